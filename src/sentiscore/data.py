@@ -1,0 +1,177 @@
+"""Review corpora in one schema, and group-disjoint splits.
+
+Every loader returns a ``datasets.Dataset`` with the columns of ``SCHEMA``: the review ``text`` (normalised,
+self-reported rating stripped), ``sentiment`` (negative / neutral / positive, or None), ``score10`` (1–10, or
+None), ``domain``, ``group`` (the film, book, game or other object reviewed: rows of one group are alike, so
+splits never cut a group) and ``source`` (the corpus name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from .grades import extract_score, strip_score
+from .labels import sentiment_from_mark
+from .preprocess import normalize
+
+SCHEMA = ("text", "sentiment", "score10", "domain", "group", "source")
+
+DEFAULT_DATA_DIR = Path("../shared/data")
+
+HOLDOUT_BUCKETS = 10
+"""A group is held out when the md5 of its name is 0 modulo this: the documented dev split on Kinopoisk."""
+
+
+def in_holdout(group: str) -> bool:
+    """Whether a group belongs to the held-out part (for Kinopoisk titles: the documented dev split)."""
+    return int(hashlib.md5(group.encode("utf-8")).hexdigest(), 16) % HOLDOUT_BUCKETS == 0
+
+
+def read_records(path: str | Path | Iterable[str | Path]) -> Iterator[dict]:
+    """Rows of JSONL, CSV, TSV or Parquet files (gzip and zstd too), read with ``datasets``."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    paths = [str(path)] if isinstance(path, (str, Path)) else [str(p) for p in path]
+    builder, options = _builder_for(paths[0])
+    dataset = datasets.load_dataset(builder, data_files=paths, split="train", **options)
+    yield from dataset
+
+
+def _builder_for(path: str) -> tuple[str, dict]:
+    name = path.lower()
+    for suffix in (".gz", ".zst", ".zstd", ".bz2", ".xz"):
+        name = name.removesuffix(suffix)
+    if name.endswith((".jsonl", ".json", ".ndjson")):
+        return "json", {}
+    if name.endswith(".csv"):
+        return "csv", {}
+    if name.endswith(".tsv"):
+        return "csv", {"sep": "\t"}
+    if name.endswith(".parquet"):
+        return "parquet", {}
+    raise ValueError(f"cannot tell the format of {path!r}: expected .jsonl, .csv, .tsv or .parquet")
+
+
+def review_row(text: str, *, sentiment: str | None, score10: float | None, domain: str, group: str,
+               source: str, score_from_text: bool = True) -> dict:
+    """One row of the schema: the text normalised, its rating stripped, and the score taken from it if unset
+    (unless ``score_from_text`` is False: a corpus whose score column is its reference)."""
+    text = normalize(text)
+    if score10 is None and score_from_text:
+        found = extract_score(text)
+        score10 = found.score10 if found else None
+    else:
+        score10 = min(10.0, max(1.0, float(score10)))
+    if sentiment is None and score10 is not None:
+        sentiment = sentiment_from_mark(score10 / 2)
+    return {"text": strip_score(text), "sentiment": sentiment, "score10": score10, "domain": domain,
+            "group": group, "source": source}
+
+
+_KINOPOISK_LABELS = {"good": "positive", "bad": "negative", "neutral": "neutral"}
+_SENTIRUEVAL_LABELS = {"positive": "positive", "negative": "negative", "neutral": "neutral", "both": "neutral"}
+_APP_LABELS = {"негативная": "negative", "позитивная": "positive", "нейтральная": "neutral"}
+
+
+def _kinopoisk(record: dict, source: str) -> dict:
+    return review_row(record["text"], sentiment=_KINOPOISK_LABELS.get(record.get("label")),
+                      score10=record.get("score10"), domain="film", score_from_text=False,
+                      group=record.get("title") or record.get("movie_link") or "", source=source)
+
+
+def _by_mark(domain: str, group_field: str) -> Callable[[dict, str], dict | None]:
+    def convert(record: dict, source: str) -> dict:
+        mark = record.get("rating") or 0
+        return review_row(record["text"], sentiment=sentiment_from_mark(mark) if mark else None,
+                          score10=2.0 * mark if mark else None, domain=domain,
+                          group=str(record.get(group_field) or record.get("id")), source=source)
+    return convert
+
+
+def _steam(record: dict, source: str) -> dict:
+    return review_row(record["text"], sentiment=record.get("label"), score10=None, domain="game",
+                      group=str(record.get("title")), source=source)
+
+
+def _sentirueval(record: dict, source: str) -> dict:
+    aspects = [v for v in (record.get("scores") or {}).values() if v is not None]
+    whole = (record.get("category_sentiment") or {}).get("Whole")
+    return review_row(record["text"], sentiment=_SENTIRUEVAL_LABELS.get(whole),
+                      score10=sum(aspects) / len(aspects) if aspects else None, domain=record["domain"],
+                      group=str(record.get("object")), source=source)
+
+
+def _rusentiment(record: dict, source: str) -> dict | None:
+    if record.get("label") not in ("positive", "negative", "neutral"):
+        return None
+    return review_row(record["text"], sentiment=record["label"], score10=None, domain="social",
+                      group=f"post-{record['id']}", source=source)
+
+
+def _app(record: dict, source: str) -> dict | None:
+    sentiment = _APP_LABELS.get(record.get("label"))
+    if sentiment is None:
+        return None
+    # The corpus repeats comments many times: grouping by text keeps copies on one side of a split.
+    return review_row(record["text"], sentiment=sentiment, score10=None, domain="app",
+                      group=normalize(record["text"]).lower(), source=source)
+
+
+CORPORA: dict[str, tuple[str, Callable[[dict, str], dict | None]]] = {
+    "kinopoisk": ("kinopoisk_itsecd_labs.jsonl.gz", _kinopoisk),
+    "kinopoisk_more": ("kinopoisk_more.jsonl.gz", _kinopoisk),
+    "kinopoisk_neutral": ("kinopoisk_32r81b.jsonl.gz", _kinopoisk),
+    "livelib": ("livelib_books.jsonl.gz", _by_mark("book", "title")),
+    "otzovik": ("otzovik_sberbank.jsonl.gz", _by_mark("bank", "id")),
+    "steam": ("steam_reviews_rus.jsonl.gz", _steam),
+    "sentirueval": ("sentirueval2015_rest_car.jsonl.gz", _sentirueval),
+    "rusentiment": ("rusentiment.jsonl.gz", _rusentiment),
+    "app_reviews": ("app_reviews_ilywio.jsonl.gz", _app),
+}
+"""Corpora of ../shared/data by short name: file name and the function mapping a record to the schema."""
+
+
+def load_corpus(name: str, data_dir: str | Path = DEFAULT_DATA_DIR):
+    """One corpus of ``data_dir`` in the common schema, as a ``datasets.Dataset``."""
+    from datasets import Dataset
+
+    if name not in CORPORA:
+        raise ValueError(f"unknown corpus {name!r}; known: {', '.join(CORPORA)}")
+    file_name, convert = CORPORA[name]
+    path = Path(data_dir) / file_name
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: the shared corpora live in ../shared/data (see its README)")
+    rows = [row for record in read_records(path) if record.get("text") and (row := convert(record, name))]
+    rows = [row for row in rows if row["text"]]
+    return Dataset.from_dict({column: [row[column] for row in rows] for column in SCHEMA})
+
+
+def load_reviews(path: str | Path | Iterable[str | Path], *, text_column: str = "text",
+                 score_column: str | None = None, sentiment_column: str | None = None,
+                 domain: str = "unknown", group_column: str | None = None):
+    """A user's file of reviews in the common schema; ratings in the text are extracted unless a column gives them."""
+    from datasets import Dataset
+
+    rows = []
+    for index, record in enumerate(read_records(path)):
+        text = record.get(text_column)
+        if not isinstance(text, str) or not text.strip():
+            continue
+        rows.append(review_row(
+            text, sentiment=record.get(sentiment_column) if sentiment_column else None,
+            score10=record.get(score_column) if score_column else None, domain=domain,
+            group=str(record.get(group_column)) if group_column else str(index), source=str(path)))
+    return Dataset.from_dict({column: [row[column] for row in rows] for column in SCHEMA})
+
+
+def split_by_group(dataset, holdout: bool):
+    """The rows whose group is (``holdout=True``) or is not in the held-out part."""
+    return dataset.filter(lambda group: in_holdout(group) == holdout, input_columns="group")
+
+
+def dev_split(data_dir: str | Path = DEFAULT_DATA_DIR):
+    """The documented development split: Kinopoisk titles whose md5 is 0 modulo 10 (1,311 reviews)."""
+    return split_by_group(load_corpus("kinopoisk", data_dir), holdout=True)
