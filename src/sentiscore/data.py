@@ -8,7 +8,11 @@ splits never cut a group) and ``source`` (the corpus name).
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
+import json
+import lzma
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -30,14 +34,27 @@ def in_holdout(group: str) -> bool:
 
 
 def read_records(path: str | Path | Iterable[str | Path]) -> Iterator[dict]:
-    """Rows of JSONL, CSV, TSV or Parquet files (gzip and zstd too), read with ``datasets``."""
-    import datasets
+    """Rows of JSONL, CSV, TSV or Parquet files (compressed too).
 
-    datasets.disable_progress_bars()
+    JSONL is read line by line (its records may differ in their fields, which ``datasets`` rejects when a
+    column is null for thousands of rows); CSV, TSV and Parquet go through ``datasets``.
+    """
     paths = [str(path)] if isinstance(path, (str, Path)) else [str(p) for p in path]
-    builder, options = _builder_for(paths[0])
-    dataset = datasets.load_dataset(builder, data_files=paths, split="train", **options)
-    yield from dataset
+    for one in paths:
+        builder, options = _builder_for(one)
+        if builder == "json":
+            with _open_text(one) as lines:
+                yield from (json.loads(line) for line in lines if line.strip())
+            continue
+        import datasets
+
+        datasets.disable_progress_bars()
+        yield from datasets.load_dataset(builder, data_files=[one], split="train", **options)
+
+
+def _open_text(path: str):
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(Path(path).suffix, open)
+    return opener(path, "rt", encoding="utf-8")
 
 
 def _builder_for(path: str) -> tuple[str, dict]:
@@ -63,7 +80,7 @@ def review_row(text: str, *, sentiment: str | None, score10: float | None, domai
     if score10 is None and score_from_text:
         found = extract_score(text)
         score10 = found.score10 if found else None
-    else:
+    elif score10 is not None:
         score10 = min(10.0, max(1.0, float(score10)))
     if sentiment is None and score10 is not None:
         sentiment = sentiment_from_mark(score10 / 2)

@@ -1,0 +1,38 @@
+"""Put the weights a GPU run sent back (scripts/gpu_run.py) into a model folder that sentiscore loads.
+
+Run: python scripts/assemble_model.py RUN_OUTPUT models/sentiscore-e5-ru [--carry .carry]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from safetensors.torch import load_file
+
+from sentiscore.model import ModelConfig
+
+from gpu_run import fresh_model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--carry", type=Path, default=Path(".carry"))
+    args = parser.parse_args()
+    config = ModelConfig.load(args.run / "sentiscore.json")
+    model = fresh_model(args.carry, config.window)
+    state = {}
+    for shard in sorted(args.run.glob("weights-*.safetensors")):
+        state |= {key: value.float() for key, value in load_file(str(shard)).items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or [key for key in missing if "position_ids" not in key]:
+        raise SystemExit(f"weights do not fit: missing {missing}, unexpected {unexpected}")
+    model.config = config
+    model.save(args.output)
+    print(f"saved {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Grouping reviews by length into batches of bounded size, shared by training and inference."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+
+def length_batches(window_counts: np.ndarray, widths: np.ndarray, batch_tokens: int, *,
+                   rng: np.random.Generator | None = None) -> Iterator[np.ndarray]:
+    """Indices of reviews in batches whose padded size (windows × widest window) stays under ``batch_tokens``.
+
+    Reviews are sorted by length so that little padding is computed; with ``rng`` the sort is jittered and the
+    batches come in random order (training), otherwise longest first (inference: the slowest batch shows early).
+    """
+    keys = window_counts * 100_000 + widths
+    if rng is not None:
+        keys = keys * rng.uniform(0.9, 1.1, size=len(keys))
+    order = np.argsort(-keys, kind="stable")
+    batches, current, windows, widest = [], [], 0, 0
+    for index in order:
+        new_windows, new_widest = windows + window_counts[index], max(widest, widths[index])
+        if current and new_windows * new_widest > batch_tokens:
+            batches.append(np.array(current))
+            current, new_windows, new_widest = [], window_counts[index], widths[index]
+        current.append(index)
+        windows, widest = new_windows, new_widest
+    if current:
+        batches.append(np.array(current))
+    if rng is not None:
+        rng.shuffle(batches)
+    yield from batches

@@ -1,0 +1,195 @@
+"""The transformer model: a BERT-family encoder (the body) plus a sentiment head and a score head.
+
+A review longer than the encoder's window is cut into consecutive windows; the token states of all its windows
+are mean-pooled together, so the whole review is read and a long review costs only more windows. Each part saves
+and loads on its own: the encoder as a transformers folder, each head as a safetensors file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .labels import SENTIMENTS
+
+SCORE_BINS = 10
+ENCODER_DIR = "encoder"
+CONFIG_FILE = "sentiscore.json"
+
+
+@dataclass
+class ModelConfig:
+    """What a saved model needs besides its weights to read text the way it was trained to."""
+
+    name: str = "sentiscore"
+    version: str = "0"
+    window: int = 512
+    max_windows: int | None = None
+    interval: float = 0.8
+    training: dict = field(default_factory=dict)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> ModelConfig:
+        return cls(**json.loads(path.read_text()))
+
+
+class Head(nn.Module):
+    """A dropout and a linear layer over the pooled review vector; saved as ``<name>.safetensors``."""
+
+    def __init__(self, hidden: int, outputs: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.linear = nn.Linear(hidden, outputs)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.linear(self.dropout(pooled))
+
+    def save(self, path: Path) -> None:
+        from safetensors.torch import save_file
+
+        save_file({k: v.detach().float().contiguous() for k, v in self.state_dict().items()}, str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> Head:
+        from safetensors.torch import load_file
+
+        state = load_file(str(path))
+        outputs, hidden = state["linear.weight"].shape
+        head = cls(hidden, outputs)
+        head.load_state_dict(state)
+        return head
+
+
+def window_ids(ids: list[int] | np.ndarray, size: int, max_windows: int | None = None,
+               rng: np.random.Generator | None = None) -> list[np.ndarray]:
+    """Consecutive windows of ``size`` content tokens covering the whole text (at least one, maybe empty).
+
+    With ``max_windows`` the first and last windows are kept and the rest drawn at random (``rng``) or evenly.
+    """
+    ids = np.asarray(ids)
+    starts = list(range(0, max(len(ids), 1), size))
+    if max_windows is not None and len(starts) > max_windows:
+        middle = starts[1:-1]
+        count = max_windows - 2
+        if rng is not None:
+            picked = sorted(rng.choice(len(middle), size=count, replace=False)) if count > 0 else []
+        else:
+            picked = np.linspace(0, len(middle) - 1, count).round().astype(int).tolist() if count > 0 else []
+        starts = [starts[0], *[middle[i] for i in picked], starts[-1]][:max_windows]
+    return [ids[start : start + size] for start in starts]
+
+
+def expected_score(score_logits: torch.Tensor) -> torch.Tensor:
+    """The mean of the predicted 1..10 distribution."""
+    bins = torch.arange(1, SCORE_BINS + 1, device=score_logits.device, dtype=torch.float32)
+    return score_logits.float().softmax(-1) @ bins
+
+
+def score_interval(probabilities: np.ndarray, coverage: float) -> tuple[np.ndarray, np.ndarray]:
+    """The central ``coverage`` interval of each predicted 1..10 distribution (rows of ``probabilities``)."""
+    cumulative = np.cumsum(probabilities, axis=-1)
+    tail = (1.0 - coverage) / 2
+    low = (cumulative < tail).sum(-1) + 1
+    high = (cumulative < 1.0 - tail).sum(-1) + 1
+    return low.astype(np.float32), np.minimum(high, SCORE_BINS).astype(np.float32)
+
+
+class ReviewModel(nn.Module):
+    """Encoder + mean pooling over all windows of a review + sentiment and score heads."""
+
+    def __init__(self, encoder: nn.Module, tokenizer, config: ModelConfig | None = None,
+                 sentiment_head: Head | None = None, score_head: Head | None = None) -> None:
+        super().__init__()
+        hidden = encoder.config.hidden_size
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.config = config or ModelConfig()
+        self.sentiment_head = sentiment_head or Head(hidden, len(SENTIMENTS))
+        self.score_head = score_head or Head(hidden, SCORE_BINS)
+
+    @classmethod
+    def from_base(cls, base: str | Path, config: ModelConfig | None = None) -> ReviewModel:
+        """Fresh heads on a pretrained encoder: a hub name (``DeepPavlov/rubert-base-cased``) or a folder."""
+        from transformers import AutoModel, AutoTokenizer
+
+        encoder = AutoModel.from_pretrained(str(base), add_pooling_layer=False) if _is_bert(base) \
+            else AutoModel.from_pretrained(str(base))
+        return cls(encoder, AutoTokenizer.from_pretrained(str(base)), config)
+
+    @property
+    def content_size(self) -> int:
+        """Tokens of text per window, the window less its two special tokens."""
+        limit = getattr(self.encoder.config, "max_position_embeddings", self.config.window)
+        return min(self.config.window, limit) - 2
+
+    def encode_text(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text, without special tokens and without truncation."""
+        return self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+
+    def pooled_windows(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sum of token states and token count of each window (special tokens included, as e5 was trained)."""
+        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(states.dtype)
+        return (states * mask).sum(1).float(), mask.sum(1).float()
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, window_doc: torch.Tensor,
+                n_docs: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sentiment and score logits per review, from a batch of windows and the review each belongs to."""
+        sums, counts = self.pooled_windows(input_ids, attention_mask)
+        doc_sums = torch.zeros(n_docs, sums.shape[1], device=sums.device).index_add_(0, window_doc, sums)
+        doc_counts = torch.zeros(n_docs, 1, device=sums.device).index_add_(0, window_doc, counts)
+        pooled = doc_sums / doc_counts.clamp(min=1.0)
+        return self.sentiment_head(pooled), self.score_head(pooled)
+
+    def collate(self, docs: list[list[np.ndarray]], device: torch.device | str = "cpu"):
+        """Tensors for ``forward`` from reviews given as lists of content windows."""
+        tokenizer = self.tokenizer
+        bos, eos, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+        windows = [window for doc in docs for window in doc]
+        width = max(len(w) for w in windows) + 2
+        input_ids = np.full((len(windows), width), pad, dtype=np.int64)
+        attention = np.zeros((len(windows), width), dtype=np.int64)
+        for row, window in enumerate(windows):
+            input_ids[row, : len(window) + 2] = [bos, *window, eos]
+            attention[row, : len(window) + 2] = 1
+        window_doc = np.repeat(np.arange(len(docs)), [len(doc) for doc in docs])
+        return (torch.from_numpy(input_ids).to(device), torch.from_numpy(attention).to(device),
+                torch.from_numpy(window_doc).to(device), len(docs))
+
+    def save(self, path: str | Path, dtype: torch.dtype = torch.float16) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        encoder = self.encoder.to(dtype)
+        encoder.save_pretrained(path / ENCODER_DIR)
+        self.encoder.float()
+        self.tokenizer.save_pretrained(path / ENCODER_DIR)
+        self.sentiment_head.save(path / "sentiment_head.safetensors")
+        self.score_head.save(path / "score_head.safetensors")
+        self.config.save(path / CONFIG_FILE)
+
+    @classmethod
+    def load(cls, path: str | Path, dtype: torch.dtype = torch.float32) -> ReviewModel:
+        from transformers import AutoModel, AutoTokenizer
+
+        path = Path(path)
+        encoder = AutoModel.from_pretrained(path / ENCODER_DIR, dtype=dtype)
+        return cls(encoder, AutoTokenizer.from_pretrained(path / ENCODER_DIR), ModelConfig.load(path / CONFIG_FILE),
+                   Head.load(path / "sentiment_head.safetensors"), Head.load(path / "score_head.safetensors"))
+
+
+def is_model_dir(path: str | Path) -> bool:
+    return (Path(path) / CONFIG_FILE).is_file() and (Path(path) / ENCODER_DIR).is_dir()
+
+
+def _is_bert(base: str | Path) -> bool:
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(str(base)).model_type == "bert"

@@ -1,0 +1,102 @@
+"""The public API: ``predict(text)`` and ``predict_batch(texts)``, over any shipped or saved model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .labels import SENTIMENTS
+from .preprocess import MAX_CHARS, SCORABLE, check_text, normalize
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_MODEL = "sentiscore-e5-ru"
+LITE_MODEL = "sentiscore-lite"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a model says of one review. A row that could not be scored has ``status`` other than ``ok`` and
+    ``too_long`` (a too-long text is read up to ``MAX_CHARS``), and no sentiment or score."""
+
+    sentiment: str | None
+    score: float | None
+    probabilities: dict[str, float] = field(default_factory=dict)
+    score_interval: tuple[float, float] | None = None
+    status: str = "ok"
+
+    @property
+    def ok(self) -> bool:
+        return self.sentiment is not None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Scorer(Protocol):
+    """A model that turns ready texts into sentiment probabilities (rows over ``SENTIMENTS``) and 1–10 scores."""
+
+    name: str
+    version: str
+
+    def score_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Sentiment probabilities [n, 3], scores [n], and score intervals [n, 2] or None."""
+        ...
+
+
+def predictions_from(scorer: Scorer, texts: Sequence[object]) -> list[Prediction]:
+    """Check every value, score the scorable ones in one call, and flag the rest; one Prediction per input."""
+    statuses = [check_text(text) for text in texts]
+    ready = [i for i, status in enumerate(statuses) if status in SCORABLE]
+    results: list[Prediction] = [Prediction(None, None, status=status) for status in statuses]
+    if not ready:
+        return results
+    probabilities, scores, intervals = scorer.score_texts([normalize(texts[i][:MAX_CHARS]) for i in ready])
+    for row, index in enumerate(ready):
+        probs = {label: float(p) for label, p in zip(SENTIMENTS, probabilities[row])}
+        interval = None if intervals is None else (float(intervals[row, 0]), float(intervals[row, 1]))
+        results[index] = Prediction(SENTIMENTS[int(np.argmax(probabilities[row]))], float(scores[row]), probs,
+                                    interval, statuses[index])
+    return results
+
+
+def resolve_model_path(model: str | Path | None) -> Path:
+    """A model given by shipped name (``sentiscore-lite``), by folder, or None for the default."""
+    if model is None:
+        model = DEFAULT_MODEL if (MODELS_DIR / DEFAULT_MODEL).is_dir() else LITE_MODEL
+    path = Path(model)
+    if path.is_dir():
+        return path
+    if (MODELS_DIR / str(model)).is_dir():
+        return MODELS_DIR / str(model)
+    shipped = sorted(p.name for p in MODELS_DIR.iterdir() if p.is_dir()) if MODELS_DIR.is_dir() else []
+    raise FileNotFoundError(f"no model {str(model)!r}: give a folder or one of the shipped models {shipped}")
+
+
+@lru_cache(maxsize=4)
+def load_model(model: str | Path | None = None, device: str = "auto") -> Scorer:
+    """Load a shipped or saved model once per process (later calls reuse it)."""
+    from .lite import LiteModel
+
+    path = resolve_model_path(model)
+    if LiteModel.is_saved_at(path):
+        return LiteModel.load(path)
+    from .inference import TransformerScorer
+
+    return TransformerScorer.load(path, device=device)
+
+
+def predict(text: str, model: str | Path | Scorer | None = None) -> Prediction:
+    """Sentiment and 1–10 score of one review."""
+    return predict_batch([text], model)[0]
+
+
+def predict_batch(texts: Iterable[object], model: str | Path | Scorer | None = None) -> list[Prediction]:
+    """Sentiment and score of many reviews, one Prediction per input in order (unscorable ones flagged)."""
+    scorer = model if hasattr(model, "score_texts") else load_model(model)
+    return predictions_from(scorer, list(texts))
+

@@ -1,0 +1,206 @@
+"""Fine-tuning the transformer model on reviews with partial labels (a sentiment, a score, or both)."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from .batching import length_batches
+from .inference import autocast, infer_ids, pick_device
+from .labels import SENTIMENTS
+from .model import SCORE_BINS, ModelConfig, ReviewModel, expected_score, window_ids
+
+NO_SENTIMENT = -1
+
+
+@dataclass
+class TrainConfig:
+    """The recipe; saved next to the weights so that a run can be repeated."""
+
+    epochs: int = 3
+    learning_rate: float = 5e-5
+    head_learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    batch_tokens: int = 16_384
+    window: int = 512
+    max_train_windows: int = 4
+    score_l1_weight: float = 0.5
+    seed: int = 13
+    corpora: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TokenizedCorpus:
+    """Reviews as token ids (no special tokens) with their labels, in flat arrays that save as one .npz."""
+
+    ids: np.ndarray
+    offsets: np.ndarray
+    sentiment: np.ndarray
+    score: np.ndarray
+    domain: np.ndarray
+    source: np.ndarray
+    holdout: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def tokens(self, index: int) -> np.ndarray:
+        return self.ids[self.offsets[index] : self.offsets[index + 1]]
+
+    def token_lists(self) -> list[np.ndarray]:
+        return [self.tokens(i) for i in range(len(self))]
+
+    def subset(self, mask: np.ndarray) -> TokenizedCorpus:
+        rows = np.flatnonzero(mask)
+        pieces = [self.tokens(i) for i in rows]
+        offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).astype(np.int64)
+        ids = np.concatenate(pieces) if pieces else self.ids[:0]
+        return TokenizedCorpus(ids, offsets, self.sentiment[rows], self.score[rows], self.domain[rows],
+                               self.source[rows], self.holdout[rows])
+
+    def save(self, path: str | Path) -> None:
+        np.savez_compressed(path, **asdict(self))
+
+    @classmethod
+    def load(cls, path: str | Path) -> TokenizedCorpus:
+        with np.load(path, allow_pickle=False) as archive:
+            return cls(**{name: archive[name] for name in archive.files})
+
+    @classmethod
+    def from_rows(cls, rows, model: ReviewModel, max_tokens: int = 8192) -> TokenizedCorpus:
+        """From rows of the corpus schema (``sentiscore.data``); each review cut to ``max_tokens`` tokens."""
+        from .data import in_holdout
+
+        rows = list(rows)
+        encoded = model.encode_text([row["text"] for row in rows])
+        encoded = [ids[:max_tokens] for ids in encoded]
+        offsets = np.concatenate([[0], np.cumsum([len(ids) for ids in encoded])]).astype(np.int64)
+        dtype = np.uint16 if len(model.tokenizer) <= 65_536 else np.int32
+        return cls(
+            ids=np.concatenate([np.asarray(ids, dtype=dtype) for ids in encoded]),
+            offsets=offsets,
+            sentiment=np.array([SENTIMENTS.index(r["sentiment"]) if r["sentiment"] else NO_SENTIMENT
+                                for r in rows], dtype=np.int8),
+            score=np.array([np.nan if r["score10"] is None else r["score10"] for r in rows], dtype=np.float32),
+            domain=np.array([r["domain"] for r in rows]),
+            source=np.array([r["source"] for r in rows]),
+            holdout=np.array([in_holdout(r["group"]) for r in rows]),
+        )
+
+
+def score_targets(scores: torch.Tensor) -> torch.Tensor:
+    """Soft targets over the bins 1..10: a score between two bins shares its mass between them (7.5 → 7 and 8)."""
+    position = (scores.clamp(1, SCORE_BINS) - 1).nan_to_num(0.0)
+    low = position.floor().long().clamp(max=SCORE_BINS - 1)
+    high = (low + 1).clamp(max=SCORE_BINS - 1)
+    upper_share = position - low.float()
+    targets = torch.zeros(len(scores), SCORE_BINS, device=scores.device)
+    targets.scatter_add_(1, low[:, None], (1 - upper_share)[:, None])
+    targets.scatter_add_(1, high[:, None], upper_share[:, None])
+    return targets
+
+
+def multitask_loss(sentiment_logits: torch.Tensor, score_logits: torch.Tensor, sentiment: torch.Tensor,
+                   score: torch.Tensor, l1_weight: float) -> tuple[torch.Tensor, dict]:
+    """Cross-entropy on the rows with a sentiment; on the rows with a score, cross-entropy against the soft
+    score bins plus an L1 term on the expected score. A row lacking a label adds nothing to that part."""
+    has_sentiment = sentiment != NO_SENTIMENT
+    has_score = ~torch.isnan(score)
+    zero = sentiment_logits.sum() * 0.0
+    sentiment_loss = F.cross_entropy(sentiment_logits[has_sentiment].float(), sentiment[has_sentiment].long()) \
+        if has_sentiment.any() else zero
+    if has_score.any():
+        logits, target = score_logits[has_score].float(), score[has_score]
+        score_loss = -(score_targets(target) * logits.log_softmax(-1)).sum(-1).mean()
+        score_loss = score_loss + l1_weight * (expected_score(logits) - target).abs().mean() / 4.5
+    else:
+        score_loss = zero
+    return sentiment_loss + score_loss, {"sentiment": float(sentiment_loss.detach()), "score": float(score_loss.detach())}
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, device: str = "auto",
+        dev: TokenizedCorpus | None = None, log: Callable[[str], None] = print,
+        progress: bool = True) -> list[dict]:
+    """Fine-tune encoder and heads together; returns the per-epoch log (with dev metrics when ``dev`` is given)."""
+    from tqdm.auto import tqdm
+
+    from .evaluate import score_metrics, sentiment_metrics
+
+    set_seed(config.seed)
+    target = pick_device(device)
+    model.to(target).train()
+    model.config.window = config.window
+    rng = np.random.default_rng(config.seed)
+    size = model.content_size
+    token_lists = train.token_lists()
+    counts = np.array([min(max(1, math.ceil(len(t) / size)), config.max_train_windows) for t in token_lists])
+    widths = np.array([min(len(t), size) + 2 for t in token_lists])
+    steps_per_epoch = sum(1 for _ in length_batches(counts, widths, config.batch_tokens))
+    total_steps = steps_per_epoch * config.epochs
+
+    head_params = [*model.sentiment_head.parameters(), *model.score_head.parameters()]
+    optimizer = torch.optim.AdamW([
+        {"params": list(model.encoder.parameters()), "lr": config.learning_rate},
+        {"params": head_params, "lr": config.head_learning_rate},
+    ], weight_decay=config.weight_decay, fused=target.type == "cuda")
+    warmup = max(1, int(config.warmup * total_steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup))))
+
+    sentiment = torch.from_numpy(train.sentiment.astype(np.int64))
+    score = torch.from_numpy(train.score)
+    history = []
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        started, seen, running = time.time(), 0, 0.0
+        bar = tqdm(total=len(train), desc=f"epoch {epoch}/{config.epochs}", unit="review", disable=not progress)
+        for step, batch in enumerate(length_batches(counts, widths, config.batch_tokens, rng=rng)):
+            windows = [window_ids(token_lists[i], size, config.max_train_windows, rng) for i in batch]
+            with autocast(target):
+                sentiment_logits, score_logits = model(*model.collate(windows, target))
+            loss, parts = multitask_loss(sentiment_logits, score_logits, sentiment[batch].to(target),
+                                         score[batch].to(target), config.score_l1_weight)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            seen += len(batch)
+            running = 0.98 * running + 0.02 * float(loss) if step else float(loss)
+            bar.update(len(batch))
+            bar.set_postfix(loss=f"{running:.3f}")
+        bar.close()
+        record = {"epoch": epoch, "loss": round(running, 4), "seconds": round(time.time() - started, 1),
+                  "reviews_per_second": round(seen / (time.time() - started), 1)}
+        if dev is not None:
+            probabilities, distributions = infer_ids(model, dev.token_lists(), target)
+            predicted = expected_score(torch.from_numpy(distributions).log()).numpy()
+            has_sentiment = dev.sentiment != NO_SENTIMENT
+            record["dev"] = {
+                **sentiment_metrics(dev.sentiment[has_sentiment], probabilities[has_sentiment]),
+                **score_metrics(dev.score, predicted),
+            }
+        history.append(record)
+        log(json.dumps(record, ensure_ascii=False))
+    model.config.training = {**asdict(config), "history": history}
+    return history
+
+
+def new_model(base: str | Path, name: str, version: str, window: int) -> ReviewModel:
+    return ReviewModel.from_base(base, ModelConfig(name=name, version=version, window=window))
