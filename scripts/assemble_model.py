@@ -8,11 +8,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gpu_run import fresh_model
 from safetensors.torch import load_file
 
 from sentiscore.model import ModelConfig
-
-from gpu_run import fresh_model
 
 
 def main() -> None:

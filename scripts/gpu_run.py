@@ -117,10 +117,14 @@ def main() -> None:
                     "dev": len(dev), "config": asdict(config)}))
 
     model = fresh_model(args.carry, config.window)
-    fit(model, train, config, dev=dev, log=log, progress=False)
+
+    def checkpoint(trained: ReviewModel) -> None:
+        save_shards(trained, args.out)
+        trained.config.save(args.out / "sentiscore.json")
+
+    fit(model, train, config, dev=dev, log=log, progress=False, on_epoch_end=checkpoint)
     trained_seconds = time.time() - started
-    shards = save_shards(model, args.out)
-    model.config.save(args.out / "sentiscore.json")
+    shards = sorted(p.name for p in args.out.glob("weights-*.safetensors"))
     predictions = predict_held_out(model, held_out, device)
     np.savez_compressed(args.out / "held_out_predictions.npz", **predictions)
     results = {"main": {"seconds": round(trained_seconds, 1), "held_out": summary(held_out, predictions),

@@ -27,8 +27,8 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = [row for name in CORPORA for row in load_corpus(name, args.data_dir)]
-    train_texts = [row["text"] for row in rows if not in_holdout(row["group"])]
-    held_out_texts = [row["text"] for row in rows if in_holdout(row["group"])]
+    train_texts = [row["text"] for row in rows if not in_holdout(row["group"], row["source"])]
+    held_out_texts = [row["text"] for row in rows if in_holdout(row["group"], row["source"])]
     carry = Path(args.carry)
     carry.mkdir(exist_ok=True)
     summary = build_base(args.base, train_texts, max_pieces=args.max_pieces, quantized_copy=carry / "base_q4.npz")

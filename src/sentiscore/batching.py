@@ -11,12 +11,12 @@ def length_batches(window_counts: np.ndarray, widths: np.ndarray, batch_tokens: 
                    rng: np.random.Generator | None = None) -> Iterator[np.ndarray]:
     """Indices of reviews in batches whose padded size (windows × widest window) stays under ``batch_tokens``.
 
-    Reviews are sorted by length so that little padding is computed; with ``rng`` the sort is jittered and the
+    Reviews are sorted by length so that little padding is computed; with ``rng`` widths are jittered within a
+    window count and the
     batches come in random order (training), otherwise longest first (inference: the slowest batch shows early).
     """
-    keys = window_counts * 100_000 + widths
-    if rng is not None:
-        keys = keys * rng.uniform(0.9, 1.1, size=len(keys))
+    jitter = rng.uniform(0.95, 1.05, size=len(widths)) if rng is not None else 1.0
+    keys = window_counts * 100_000 + widths * jitter
     order = np.argsort(-keys, kind="stable")
     batches, current, windows, widest = [], [], 0, 0
     for index in order:

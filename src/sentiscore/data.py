@@ -25,12 +25,18 @@ SCHEMA = ("text", "sentiment", "score10", "domain", "group", "source")
 DEFAULT_DATA_DIR = Path("../shared/data")
 
 HOLDOUT_BUCKETS = 10
-"""A group is held out when the md5 of its name is 0 modulo this: the documented dev split on Kinopoisk."""
+FILM_SOURCES = ("kinopoisk", "kinopoisk_more", "kinopoisk_neutral")
 
 
-def in_holdout(group: str) -> bool:
-    """Whether a group belongs to the held-out part (for Kinopoisk titles: the documented dev split)."""
-    return int(hashlib.md5(group.encode("utf-8")).hexdigest(), 16) % HOLDOUT_BUCKETS == 0
+def in_holdout(group: str, source: str = "kinopoisk") -> bool:
+    """Whether a group belongs to the held-out part of its corpus.
+
+    Films: the md5 of the title is 0 modulo 10, the documented dev split (a film shared by two Kinopoisk files is
+    held out in both). Other corpora lack that bucket (the LiveLib file holds no title of it), so their groups are
+    hashed with the corpus name in front.
+    """
+    key = group if source in FILM_SOURCES else f"{source}:{group}"
+    return int(hashlib.md5(key.encode("utf-8")).hexdigest(), 16) % HOLDOUT_BUCKETS == 0
 
 
 def read_records(path: str | Path | Iterable[str | Path]) -> Iterator[dict]:
@@ -84,7 +90,7 @@ def review_row(text: str, *, sentiment: str | None, score10: float | None, domai
         score10 = min(10.0, max(1.0, float(score10)))
     if sentiment is None and score10 is not None:
         sentiment = sentiment_from_mark(score10 / 2)
-    return {"text": strip_score(text), "sentiment": sentiment, "score10": score10, "domain": domain,
+    return {"text": strip_score(text).strip(), "sentiment": sentiment, "score10": score10, "domain": domain,
             "group": group, "source": source}
 
 
@@ -186,9 +192,23 @@ def load_reviews(path: str | Path | Iterable[str | Path], *, text_column: str = 
 
 def split_by_group(dataset, holdout: bool):
     """The rows whose group is (``holdout=True``) or is not in the held-out part."""
-    return dataset.filter(lambda group: in_holdout(group) == holdout, input_columns="group")
+    return dataset.filter(lambda group, source: in_holdout(group, source) == holdout,
+                          input_columns=["group", "source"])
 
 
 def dev_split(data_dir: str | Path = DEFAULT_DATA_DIR):
     """The documented development split: Kinopoisk titles whose md5 is 0 modulo 10 (1,311 reviews)."""
     return split_by_group(load_corpus("kinopoisk", data_dir), holdout=True)
+
+
+def load_rows(names: Iterable[str], data_dir: str | Path = DEFAULT_DATA_DIR, part: str = "all") -> list[dict]:
+    """Rows of several corpora: ``part`` is ``train`` (groups outside the held-out part), ``held_out`` or ``all``."""
+    if part not in ("train", "held_out", "all"):
+        raise ValueError(f"part must be train, held_out or all, not {part!r}")
+    rows = []
+    for name in names:
+        for row in load_corpus(name, data_dir):
+            held_out = in_holdout(row["group"], row["source"])
+            if part == "all" or held_out == (part == "held_out"):
+                rows.append(row)
+    return rows

@@ -69,3 +69,120 @@ def bootstrap(metric: Callable[[np.ndarray], float], n: int, rounds: int = 1000,
     values = values[~np.isnan(values)]
     tail = (1 - level) / 2 * 100
     return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+
+
+def evaluate_predictions(rows: list[dict], predictions: list, *, bootstrap_rounds: int = 1000) -> dict:
+    """Metrics of Predictions against rows of the corpus schema: overall with bootstrap 95 % intervals, and by
+    domain. Rows the model could not score count as errors for sentiment and are left out of score metrics."""
+    true_sentiment = np.array([SENTIMENTS.index(r["sentiment"]) if r.get("sentiment") else -1 for r in rows])
+    true_score = np.array([np.nan if r.get("score10") is None else float(r["score10"]) for r in rows])
+    probabilities = np.array([[p.probabilities.get(s, 0.0) for s in SENTIMENTS] if p.ok else [np.nan] * 3
+                              for p in predictions], dtype=float)
+    scores = np.array([p.score if p.ok else np.nan for p in predictions], dtype=float)
+    domains = np.array([r.get("domain", "unknown") for r in rows])
+
+    def metrics_of(mask: np.ndarray) -> dict:
+        labelled = mask & (true_sentiment >= 0)
+        return {**sentiment_metrics(true_sentiment[labelled], np.nan_to_num(probabilities[labelled])),
+                **score_metrics(true_score[mask], scores[mask])}
+
+    everything = np.ones(len(rows), dtype=bool)
+    report = {"n": len(rows), "unscored": int(sum(not p.ok for p in predictions)), "overall": metrics_of(everything),
+              "by_domain": {d: metrics_of(domains == d) for d in sorted(set(domains.tolist()))}}
+    report["intervals_95"] = _bootstrap_intervals(true_sentiment, probabilities, true_score, scores, bootstrap_rounds)
+    return report
+
+
+def _bootstrap_intervals(true_sentiment, probabilities, true_score, scores, rounds: int) -> dict:
+    polar = np.flatnonzero(true_sentiment >= 0)
+    polar = polar[true_sentiment[polar] != NEUTRAL]
+    scored = np.flatnonzero(~np.isnan(true_score) & ~np.isnan(scores))
+    intervals = {}
+    if len(polar):
+        correct = np.where(probabilities[polar, POSITIVE] > probabilities[polar, NEGATIVE], POSITIVE,
+                           NEGATIVE) == true_sentiment[polar]
+        intervals["posneg_accuracy"] = bootstrap(lambda i: correct[i].mean(), len(polar), rounds)
+    if len(scored) > 1:
+        error = np.abs(scores[scored] - true_score[scored])
+        intervals["mae"] = bootstrap(lambda i: error[i].mean(), len(scored), rounds)
+        intervals["within_1"] = bootstrap(lambda i: (error[i] <= 1).mean(), len(scored), rounds)
+        from scipy.stats import spearmanr
+
+        t, p = true_score[scored], scores[scored]
+        intervals["spearman"] = bootstrap(lambda i: spearmanr(t[i], p[i]).statistic, len(scored), min(rounds, 300))
+    return intervals
+
+
+HEADLINE = (("posneg_accuracy", "pos/neg accuracy"), ("accuracy", "3-way accuracy"), ("macro_f1", "macro-F1"),
+            ("mae", "score MAE"), ("within_1", "within ±1"), ("spearman", "Spearman"), ("qwk", "QWK"))
+
+
+def write_report(report: dict, rows: list[dict], predictions: list, output_dir: str | Path,
+                 title: str = "sentiscore evaluation") -> Path:
+    """``metrics.json``, ``report.md`` and its plots (confusion matrix, predicted vs self-reported score)."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "metrics.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    plots = _plots(report, rows, predictions, output_dir)
+    lines = [f"# {title}", "", f"{report['n']} reviews, {report['unscored']} could not be scored.", "",
+             "| | " + " | ".join(name for _, name in HEADLINE) + " |", "|---" * (len(HEADLINE) + 1) + "|"]
+    for label, metrics in [("all", report["overall"]), *report["by_domain"].items()]:
+        lines.append(f"| {label} (n={metrics.get('n_sentiment', 0)}, scored {metrics.get('n_score', 0)}) | "
+                     + " | ".join(_cell(metrics.get(key)) for key, _ in HEADLINE) + " |")
+    if report.get("intervals_95"):
+        lines += ["", "95 % bootstrap intervals (all rows): " + ", ".join(
+            f"{key} {low:.3f}–{high:.3f}" for key, (low, high) in report["intervals_95"].items())]
+    per_class = report["overall"].get("per_class")
+    if per_class:
+        lines += ["", "| class | precision | recall | support |", "|---|---|---|---|"]
+        lines += [f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['support']} |" for c, m in per_class.items()]
+    lines += ["", *[f"![{name}]({name})" for name in plots], ""]
+    path = output_dir / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _cell(value) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _plots(report: dict, rows: list[dict], predictions: list, output_dir: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    confusion = report["overall"].get("confusion")
+    if confusion:
+        figure, axis = plt.subplots(figsize=(4.2, 3.6))
+        image = axis.imshow(confusion, cmap="Blues")
+        for i, row in enumerate(confusion):
+            for j, value in enumerate(row):
+                axis.text(j, i, str(value), ha="center", va="center",
+                          color="white" if value > max(map(max, confusion)) / 2 else "black")
+        axis.set_xticks(range(3), SENTIMENTS)
+        axis.set_yticks(range(3), SENTIMENTS)
+        axis.set_xlabel("predicted")
+        axis.set_ylabel("true")
+        figure.colorbar(image)
+        figure.tight_layout()
+        figure.savefig(output_dir / "confusion.png", dpi=110)
+        plt.close(figure)
+        names.append("confusion.png")
+    pairs = [(r["score10"], p.score) for r, p in zip(rows, predictions) if r.get("score10") is not None and p.ok]
+    if pairs:
+        true, predicted = np.array(pairs).T
+        figure, axis = plt.subplots(figsize=(4.6, 4.2))
+        jitter = np.random.default_rng(0).uniform(-0.25, 0.25, len(true))
+        axis.scatter(true + jitter, predicted, s=6, alpha=0.35)
+        axis.plot([1, 10], [1, 10], color="grey", linewidth=1)
+        axis.set_xlabel("self-reported score (jittered)")
+        axis.set_ylabel("predicted score")
+        axis.set_xlim(0.5, 10.5)
+        axis.set_ylim(0.5, 10.5)
+        figure.tight_layout()
+        figure.savefig(output_dir / "scores.png", dpi=110)
+        plt.close(figure)
+        names.append("scores.png")
+    return names

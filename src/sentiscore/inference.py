@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .batching import length_batches
-from .model import ReviewModel, expected_score, score_interval, window_ids
+from .model import ReviewModel, median_score, score_interval, window_ids
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -67,6 +67,5 @@ class TransformerScorer:
     def score_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ids = self.model.encode_text(list(texts))
         sentiment, distribution = infer_ids(self.model, ids, self.device, self.batch_tokens)
-        expected = expected_score(torch.from_numpy(distribution).log()).numpy()
         low, high = score_interval(distribution, self.model.config.interval)
-        return sentiment, expected, np.stack([low, high], axis=1)
+        return sentiment, median_score(distribution), np.stack([low, high], axis=1)

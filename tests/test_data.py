@@ -1,0 +1,89 @@
+import gzip
+import json
+
+import pandas as pd
+import pytest
+
+from sentiscore.data import (
+    SCHEMA,
+    dev_split,
+    in_holdout,
+    load_corpus,
+    load_reviews,
+    load_rows,
+    read_records,
+    review_row,
+    split_by_group,
+)
+
+
+def test_review_row_strips_the_rating_and_takes_the_score_from_it():
+    row = review_row("<b>Сильное</b> кино.\n\n8 из 10", sentiment=None, score10=None, domain="film",
+                     group="Фильм", source="test")
+    assert row == {"text": "Сильное кино.", "sentiment": "positive", "score10": 8.0, "domain": "film",
+                   "group": "Фильм", "source": "test"}
+
+
+def test_review_row_trusts_a_given_score_and_clamps_it():
+    row = review_row("Плохо.\n0 из 10", sentiment="negative", score10=0, domain="film", group="x", source="t",
+                     score_from_text=False)
+    assert (row["text"], row["score10"], row["sentiment"]) == ("Плохо.", 1.0, "negative")
+
+
+def test_documented_dev_rule():
+    # md5("Оно") ends in ... the same rule the shared README gives, checked on its own formula
+    import hashlib
+
+    for title in ["Оно", "Зелёная миля", "Побег из Шоушенка", "Матрица", "Интерстеллар"]:
+        expected = int(hashlib.md5(title.encode("utf-8")).hexdigest(), 16) % 10 == 0
+        assert in_holdout(title, "kinopoisk") == expected
+        assert in_holdout(title, "kinopoisk_more") == expected
+
+
+def test_load_corpus_in_the_common_schema(corpus_dir):
+    dataset = load_corpus("kinopoisk", corpus_dir)
+    assert dataset.column_names == list(SCHEMA)
+    assert len(dataset) == 16
+    assert all(" из 10" not in text for text in dataset["text"])
+    assert sorted(set(dataset["sentiment"])) == ["negative", "positive"]
+    assert set(dataset["domain"]) == {"film"}
+
+
+def test_splits_never_cut_a_group(corpus_dir):
+    dataset = load_corpus("kinopoisk", corpus_dir)
+    held_out, train = split_by_group(dataset, True), split_by_group(dataset, False)
+    assert len(held_out) + len(train) == len(dataset)
+    assert not set(held_out["group"]) & set(train["group"])
+    assert list(dev_split(corpus_dir)["text"]) == list(held_out["text"])
+    assert len(load_rows(["kinopoisk"], corpus_dir, part="train")) == len(train)
+
+
+def test_unknown_corpus_and_missing_file(tmp_path):
+    with pytest.raises(ValueError, match="unknown corpus"):
+        load_corpus("imdb", tmp_path)
+    with pytest.raises(FileNotFoundError, match="shared/data"):
+        load_corpus("livelib", tmp_path)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "tsv", "jsonl", "jsonl.gz", "parquet"])
+def test_read_records_in_every_format(tmp_path, suffix):
+    frame = pd.DataFrame({"text": ["Хорошо.\n\n9/10", "Плохо."], "author": [None, "Аня"]})
+    path = tmp_path / f"reviews.{suffix}"
+    if suffix == "parquet":
+        frame.to_parquet(path)
+    elif suffix.startswith("jsonl"):
+        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in frame.to_dict("records"))
+        with gzip.open(path, "wt", encoding="utf-8") if suffix.endswith("gz") else path.open("w") as out:
+            out.write(lines)
+    else:
+        frame.to_csv(path, index=False, sep="\t" if suffix == "tsv" else ",")
+    records = list(read_records(path))
+    assert [r["text"] for r in records] == ["Хорошо.\n\n9/10", "Плохо."]
+    reviews = load_reviews(path)
+    assert reviews["score10"] == [9.0, None]
+    assert reviews["text"] == ["Хорошо.", "Плохо."]
+
+
+def test_unknown_format(tmp_path):
+    with pytest.raises(ValueError, match="cannot tell the format"):
+        list(read_records(tmp_path / "reviews.xlsx"))

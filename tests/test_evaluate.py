@@ -1,0 +1,56 @@
+import json
+
+import numpy as np
+import pytest
+
+from sentiscore.evaluate import bootstrap, evaluate_predictions, score_metrics, sentiment_metrics, write_report
+from sentiscore.predict import Prediction
+
+
+def test_sentiment_metrics_by_hand():
+    true = np.array([0, 0, 2, 2, 1])
+    probabilities = np.array([[.8, .1, .1], [.3, .2, .5], [.1, .1, .8], [.2, .3, .5], [.2, .5, .3]])
+    metrics = sentiment_metrics(true, probabilities)
+    assert metrics["accuracy"] == pytest.approx(4 / 5)
+    assert metrics["posneg_accuracy"] == pytest.approx(3 / 4)
+    assert metrics["confusion"] == [[1, 0, 1], [0, 1, 0], [0, 0, 2]]
+    assert metrics["per_class"]["positive"] == {"precision": pytest.approx(2 / 3), "recall": 1.0, "support": 2}
+    assert metrics["macro_f1"] == pytest.approx(np.mean([2 / 3, 1.0, 0.8]))
+
+
+def test_score_metrics_by_hand():
+    metrics = score_metrics(np.array([8, 2, 6, np.nan, 10]), np.array([7, 2, 8.5, 5, 9.5]))
+    assert metrics["n_score"] == 4
+    assert metrics["mae"] == pytest.approx((1 + 0 + 2.5 + 0.5) / 4)
+    assert metrics["rmse"] == pytest.approx(np.sqrt((1 + 0 + 6.25 + 0.25) / 4))
+    assert metrics["within_1"] == pytest.approx(3 / 4)
+    assert metrics["spearman"] == pytest.approx(0.8)
+    assert -1 <= metrics["qwk"] <= 1
+
+
+def test_bootstrap_interval_brackets_the_mean():
+    values = np.random.default_rng(1).normal(5, 1, 500)
+    low, high = bootstrap(lambda i: values[i].mean(), len(values), rounds=300)
+    assert low < values.mean() < high
+    assert high - low < 0.3
+
+
+def test_report_writes_json_markdown_and_plots(tmp_path):
+    rows = [{"sentiment": "positive", "score10": 9.0, "domain": "film"},
+            {"sentiment": "negative", "score10": 2.0, "domain": "film"},
+            {"sentiment": "positive", "score10": None, "domain": "book"},
+            {"sentiment": "negative", "score10": 3.0, "domain": "book"}]
+    predictions = [Prediction("positive", 8.5, {"negative": .1, "neutral": .1, "positive": .8}),
+                   Prediction("negative", 3.0, {"negative": .7, "neutral": .2, "positive": .1}),
+                   Prediction(None, None, status="empty"),
+                   Prediction("positive", 6.0, {"negative": .3, "neutral": .1, "positive": .6})]
+    report = evaluate_predictions(rows, predictions, bootstrap_rounds=50)
+    assert report["unscored"] == 1
+    assert report["overall"]["posneg_accuracy"] == pytest.approx(2 / 4)
+    assert report["by_domain"]["film"]["mae"] == pytest.approx(0.75)
+    path = write_report(report, rows, predictions, tmp_path, "test")
+    assert json.loads((tmp_path / "metrics.json").read_text())["n"] == 4
+    text = path.read_text()
+    assert "| film (n=2, scored 2) |" in text and "![scores.png](scores.png)" in text
+    assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "scores.png").stat().st_size > 1000

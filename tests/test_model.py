@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+import torch
+
+from sentiscore.inference import TransformerScorer, infer_ids
+from sentiscore.model import Head, ModelConfig, ReviewModel, median_score, score_interval, window_ids
+from sentiscore.train import NO_SENTIMENT, multitask_loss, score_targets
+
+
+@pytest.fixture
+def tiny_model(tiny_base):
+    torch.manual_seed(0)
+    return ReviewModel.from_base(tiny_base, ModelConfig(name="tiny", window=34))
+
+
+def test_windows_cover_the_whole_text():
+    ids = np.arange(100)
+    windows = window_ids(ids, 32)
+    assert [len(w) for w in windows] == [32, 32, 32, 4]
+    assert np.array_equal(np.concatenate(windows), ids)
+    assert len(window_ids([], 32)) == 1
+    capped = window_ids(np.arange(320), 32, max_windows=3)
+    assert [w[0] for w in capped] == [0, 160, 288]
+    drawn = window_ids(np.arange(320), 32, max_windows=4, rng=np.random.default_rng(0))
+    assert drawn[0][0] == 0 and drawn[-1][0] == 288 and len(drawn) == 4
+
+
+def test_heads_shapes(tiny_model):
+    texts = ["Отличный фильм!", "Скучно. " * 40]
+    batch = tiny_model.collate([window_ids(ids, tiny_model.content_size) for ids in tiny_model.encode_text(texts)])
+    sentiment, score = tiny_model(*batch)
+    assert sentiment.shape == (2, 3) and score.shape == (2, 10)
+    assert batch[0].shape[0] > 2  # the long review took several windows
+
+
+def test_long_text_is_read_whole(tiny_model):
+    """A review's pooled vector is the token-weighted mean over all its windows: changing its last window
+    changes the prediction, however long the review."""
+    tiny_model.eval()
+    head = tiny_model.encode_text(["Начало длинного отзыва. " * 60])[0]
+    endings = [tiny_model.encode_text([ending])[0] for ending in ("Прекрасно!", "Ужасно!")]
+    sentiment, _ = infer_ids(tiny_model, [head + endings[0], head + endings[1]], torch.device("cpu"))
+    assert len(head) > 5 * tiny_model.content_size
+    assert not np.allclose(sentiment[0], sentiment[1])
+
+
+def test_partial_labels_only_train_what_they_have():
+    sentiment_logits = torch.randn(4, 3, requires_grad=True)
+    score_logits = torch.randn(4, 10, requires_grad=True)
+    sentiment = torch.tensor([2, NO_SENTIMENT, 0, NO_SENTIMENT])
+    score = torch.tensor([9.0, 7.5, float("nan"), float("nan")])
+    loss, parts = multitask_loss(sentiment_logits, score_logits, sentiment, score, l1_weight=0.5)
+    loss.backward()
+    assert parts["sentiment"] > 0 and parts["score"] > 0
+    assert sentiment_logits.grad[[1, 3]].abs().sum() == 0 and sentiment_logits.grad[[0, 2]].abs().sum() > 0
+    assert score_logits.grad[[2, 3]].abs().sum() == 0 and score_logits.grad[[0, 1]].abs().sum() > 0
+    nothing, _ = multitask_loss(sentiment_logits, score_logits, torch.full((4,), NO_SENTIMENT),
+                                torch.full((4,), float("nan")), 0.5)
+    assert float(nothing.detach()) == 0.0
+
+
+def test_score_targets_share_half_scores():
+    targets = score_targets(torch.tensor([7.5, 10.0, 1.0]))
+    assert targets[0, 6] == pytest.approx(0.5) and targets[0, 7] == pytest.approx(0.5)
+    assert targets[1, 9] == 1.0 and targets[2, 0] == 1.0
+    assert torch.allclose(targets.sum(1), torch.ones(3))
+
+
+def test_median_and_interval_of_a_distribution():
+    certain = np.eye(10)[[7]]
+    assert median_score(certain)[0] == pytest.approx(8.0)
+    flat = np.full((1, 10), 0.1)
+    assert median_score(flat)[0] == pytest.approx(5.5)
+    spread = np.array([[.04, .04, .12, .10, .20, .20, .10, .09, .08, .03]])
+    low, high = score_interval(spread, 0.8)
+    assert (low[0], high[0]) == (3.0, 9.0)
+
+
+def test_save_load_round_trip_gives_identical_predictions(tiny_model, tmp_path):
+    texts = ["Отличный фильм, пересмотрю ещё не раз", "Скучно и затянуто. " * 30]
+    before = TransformerScorer(tiny_model, torch.device("cpu")).score_texts(texts)
+    tiny_model.save(tmp_path / "model", dtype=torch.float32)
+    after = TransformerScorer.load(tmp_path / "model", device="cpu").score_texts(texts)
+    for a, b in zip(before, after):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert ModelConfig.load(tmp_path / "model" / "sentiscore.json").window == 34
+
+
+def test_head_save_load(tmp_path):
+    head = Head(8, 3)
+    head.save(tmp_path / "h.safetensors")
+    loaded = Head.load(tmp_path / "h.safetensors").eval()
+    x = torch.randn(2, 8)
+    assert torch.equal(head.eval()(x), loaded(x))

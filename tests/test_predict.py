@@ -1,0 +1,101 @@
+"""The public API and the command line on the shipped models, on Russian reviews written for these tests."""
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from sentiscore import Prediction, predict, predict_batch
+from sentiscore.batch import OUTPUT_COLUMNS, score_file
+from sentiscore.cli import main
+from sentiscore.predict import DEFAULT_MODEL, load_model, resolve_model_path
+
+GOOD = "Отличный фильм, пересмотрю ещё не раз"
+BAD = "Ужасно скучно и затянуто, зря потратил два часа. Актёры играют отвратительно, сюжет глупый."
+
+
+@pytest.fixture(scope="module", params=["sentiscore-e5-ru", "sentiscore-lite"])
+def model(request):
+    return load_model(request.param)
+
+
+def test_default_is_the_transformer():
+    assert resolve_model_path(None).name == DEFAULT_MODEL
+    assert load_model().name == DEFAULT_MODEL
+
+
+def test_clear_reviews(model):
+    good, bad = predict(GOOD, model), predict(BAD, model)
+    assert good.sentiment == "positive" and good.score >= 7
+    assert bad.sentiment == "negative" and bad.score <= 4
+    assert set(good.probabilities) == {"negative", "neutral", "positive"}
+    assert math.isclose(sum(good.probabilities.values()), 1.0, rel_tol=1e-4)
+
+
+def test_transformer_gives_a_score_interval():
+    prediction = predict(GOOD)
+    low, high = prediction.score_interval
+    assert 1 <= low <= high <= 10
+
+
+def test_bad_input_is_flagged_in_place(model):
+    inputs = [GOOD, "", None, float("nan"), "   ", "The film is boring and too long, I left early.",
+              "Отличный фильм".encode("cp1251").decode("latin-1"), "\x00\x01\x02" * 50, BAD,
+              "Отличный фильм. " * 70_000]
+    results = predict_batch(inputs, model)
+    assert [r.status for r in results] == ["ok", "empty", "empty", "empty", "empty", "not_russian",
+                                           "decode_error", "not_text", "ok", "too_long"]
+    assert results[0].sentiment == "positive" and results[8].sentiment == "negative"
+    assert results[-1].ok and results[-1].sentiment == "positive"
+    assert all(r.sentiment is None and r.score is None for r in results[1:8])
+
+
+def test_prediction_is_a_plain_value():
+    prediction = Prediction("positive", 8.0, {"negative": 0.1, "neutral": 0.1, "positive": 0.8}, (7.0, 9.0))
+    assert prediction.ok and prediction.to_dict()["score_interval"] == (7.0, 9.0)
+
+
+def test_unknown_model_names_the_shipped_ones():
+    with pytest.raises(FileNotFoundError, match="sentiscore-lite"):
+        resolve_model_path("no-such-model")
+
+
+def test_cli_predict(capsys):
+    assert main(["predict", GOOD]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["sentiment"] == "positive" and result["score"] >= 7 and result["status"] == "ok"
+    assert main(["predict", "--model", "sentiscore-lite", BAD]) == 0
+    assert json.loads(capsys.readouterr().out)["sentiment"] == "negative"
+    assert main(["predict", "  "]) == 1
+    assert json.loads(capsys.readouterr().out)["status"] == "empty"
+
+
+@pytest.mark.parametrize("output_suffix", ["csv", "jsonl", "parquet", "tsv"])
+def test_score_file_keeps_every_row_in_order(tmp_path, output_suffix):
+    source = tmp_path / "reviews.csv"
+    pd.DataFrame({"id": range(7), "review": [GOOD, BAD, "", "Нормально, но без восторга", None, GOOD, BAD],
+                  "site": "test"}).to_csv(source, index=False)
+    output = tmp_path / f"scored.{output_suffix}"
+    written = score_file(source, output, model="sentiscore-lite", chunk_rows=3, progress=False)
+    assert written == 7
+    frame = {"csv": pd.read_csv, "tsv": lambda p: pd.read_csv(p, sep="\t"), "parquet": pd.read_parquet,
+             "jsonl": lambda p: pd.read_json(p, lines=True)}[output_suffix](output)
+    assert list(frame["id"].astype(str)) == [str(i) for i in range(7)]  # CSV cells are read as text
+    assert list(frame.columns) == ["id", "review", "site", *OUTPUT_COLUMNS]
+    assert list(frame["status"]) == ["ok", "ok", "empty", "ok", "empty", "ok", "ok"]
+    assert list(frame["sentiment"].iloc[[0, 1]]) == ["positive", "negative"]
+    assert set(frame["model"]) == {"sentiscore-lite"}
+    assert not (tmp_path / f"scored.{output_suffix}.partial").exists()
+
+
+def test_cli_score_and_evaluate_on_the_bundled_example(tmp_path, capsys):
+    example = "data/example_reviews.csv"
+    assert main(["score", example, "-o", str(tmp_path / "out.jsonl"), "--quiet"]) == 0
+    scored = pd.read_json(tmp_path / "out.jsonl", lines=True)
+    assert len(scored) == len(pd.read_csv(example)) == 12
+    assert main(["evaluate", example, "-o", str(tmp_path / "report"), "--bootstrap", "50"]) == 0
+    metrics = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert metrics["overall"]["n_score"] == 8
+    assert metrics["overall"]["mae"] < 2.5
+    assert "score MAE" in capsys.readouterr().out

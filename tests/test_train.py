@@ -1,0 +1,50 @@
+import json
+
+import numpy as np
+import torch
+
+from sentiscore.cli import main
+from sentiscore.data import load_rows
+from sentiscore.inference import infer_ids
+from sentiscore.model import ModelConfig, ReviewModel
+from sentiscore.train import NO_SENTIMENT, TokenizedCorpus, TrainConfig, fit
+
+
+def test_tokenized_corpus_round_trip(corpus_dir, tiny_base, tmp_path):
+    model = ReviewModel.from_base(tiny_base, ModelConfig(window=34))
+    rows = load_rows(["kinopoisk"], corpus_dir)
+    corpus = TokenizedCorpus.from_rows(rows, model)
+    assert len(corpus) == len(rows) and corpus.ids.dtype == np.uint16
+    assert list(corpus.tokens(0)) == model.encode_text([rows[0]["text"]])[0]
+    corpus.save(tmp_path / "c.npz")
+    loaded = TokenizedCorpus.load(tmp_path / "c.npz")
+    assert np.array_equal(loaded.ids, corpus.ids) and np.array_equal(loaded.score, corpus.score, equal_nan=True)
+    half = loaded.subset(np.arange(len(loaded)) % 2 == 0)
+    assert list(half.tokens(1)) == list(corpus.tokens(2))
+
+
+def test_tiny_end_to_end_training_learns_the_fixture(corpus_dir, tiny_base):
+    """Twelve epochs over sixteen reviews: a 2-layer random BERT must fit them (loss falls, sentiment right)."""
+    model = ReviewModel.from_base(tiny_base, ModelConfig(window=34))
+    corpus = TokenizedCorpus.from_rows(load_rows(["kinopoisk"], corpus_dir), model)
+    config = TrainConfig(epochs=12, window=34, batch_tokens=512, learning_rate=3e-3, head_learning_rate=1e-2,
+                         max_train_windows=2, warmup=0.0)
+    history = fit(model, corpus, config, device="cpu", dev=corpus, log=lambda _: None, progress=False)
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert history[-1]["dev"]["posneg_accuracy"] >= 0.9
+    sentiment, _ = infer_ids(model, corpus.token_lists(), torch.device("cpu"))
+    labelled = corpus.sentiment != NO_SENTIMENT
+    assert (sentiment.argmax(1)[labelled] == corpus.sentiment[labelled]).mean() >= 0.9
+    assert model.config.training["epochs"] == 12 and len(model.config.training["history"]) == 12
+
+
+def test_train_command_saves_a_loadable_model(corpus_dir, tiny_base, tmp_path, capsys):
+    output = tmp_path / "model"
+    code = main(["train", "--model", "transformer", "--base", str(tiny_base), "--data-dir", str(corpus_dir),
+                 "--corpora", "kinopoisk", "--epochs", "1", "--window", "34", "--batch-tokens", "512",
+                 "--device", "cpu", "-o", str(output)])
+    assert code == 0
+    saved = json.loads((output / "sentiscore.json").read_text())
+    assert saved["training"]["corpora"] == ["kinopoisk"] and saved["training"]["seed"] == 13
+    assert main(["predict", "--model", str(output), "Хорошее кино"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["status"] == "ok"
