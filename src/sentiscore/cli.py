@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", choices=["dev", "held-out"], default="dev",
                           help="dev: the documented Kinopoisk dev split; held-out: held-out part of every corpus")
     evaluate.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
+    evaluate.add_argument("--corpora", nargs="+", default=list(CORPORA), choices=list(CORPORA),
+                          help="corpora of --split held-out")
     evaluate.add_argument("-o", "--output-dir", default="reports/evaluation")
     evaluate.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds for the intervals")
     _model_option(evaluate)
@@ -124,7 +126,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         rows = list(dev_split(args.data_dir))
         title = f"{scorer.name} on the documented dev split"
     else:
-        rows = load_rows(CORPORA, args.data_dir, part="held_out")
+        rows = load_rows(args.corpora, args.data_dir, part="held_out")
         title = f"{scorer.name} on the held-out part of every corpus"
     if not rows:
         raise ValueError("nothing to evaluate: no row carries a self-reported score")

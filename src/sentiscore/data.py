@@ -25,17 +25,18 @@ SCHEMA = ("text", "sentiment", "score10", "domain", "group", "source")
 DEFAULT_DATA_DIR = Path("../shared/data")
 
 HOLDOUT_BUCKETS = 10
-FILM_SOURCES = ("kinopoisk", "kinopoisk_more", "kinopoisk_neutral")
+SALTED_SOURCES = ("livelib",)
+"""Corpora whose groups are hashed with the corpus name in front: the LiveLib file holds no title whose plain
+md5 is 0 modulo 10, so the plain rule would hold out no book at all."""
 
 
 def in_holdout(group: str, source: str = "kinopoisk") -> bool:
-    """Whether a group belongs to the held-out part of its corpus.
+    """Whether a group belongs to the held-out part of its corpus: the md5 of its name is 0 modulo 10.
 
-    Films: the md5 of the title is 0 modulo 10, the documented dev split (a film shared by two Kinopoisk files is
-    held out in both). Other corpora lack that bucket (the LiveLib file holds no title of it), so their groups are
-    hashed with the corpus name in front.
+    On Kinopoisk titles that is the documented dev split (a film shared by two Kinopoisk files is held out in
+    both); the corpora of ``SALTED_SOURCES`` hash ``"<corpus>:<group>"`` instead.
     """
-    key = group if source in FILM_SOURCES else f"{source}:{group}"
+    key = f"{source}:{group}" if source in SALTED_SOURCES else group
     return int(hashlib.md5(key.encode("utf-8")).hexdigest(), 16) % HOLDOUT_BUCKETS == 0
 
 

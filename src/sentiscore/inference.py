@@ -12,6 +12,9 @@ import torch
 from .batching import length_batches
 from .model import ReviewModel, median_score, score_interval, window_ids
 
+PROGRESS_FROM = 256
+"""Scoring at least this many texts at once shows a progress bar."""
+
 
 def pick_device(device: str = "auto") -> torch.device:
     if device == "auto":
@@ -65,7 +68,10 @@ class TransformerScorer:
         return cls(ReviewModel.load(path), resolved)
 
     def score_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from tqdm.auto import tqdm
+
         ids = self.model.encode_text(list(texts))
-        sentiment, distribution = infer_ids(self.model, ids, self.device, self.batch_tokens)
+        with tqdm(total=len(ids), desc=self.name, unit="review", disable=len(ids) < PROGRESS_FROM) as bar:
+            sentiment, distribution = infer_ids(self.model, ids, self.device, self.batch_tokens, bar)
         low, high = score_interval(distribution, self.model.config.interval)
         return sentiment, median_score(distribution), np.stack([low, high], axis=1)
