@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from sentiscore import Prediction, predict, predict_batch
-from sentiscore.batch import OUTPUT_COLUMNS, score_file
 from sentiscore.cli import main
 from sentiscore.predict import DEFAULT_MODEL, load_model, resolve_model_path
 
@@ -69,24 +68,6 @@ def test_cli_predict(capsys):
     assert json.loads(capsys.readouterr().out)["sentiment"] == "negative"
     assert main(["predict", "  "]) == 1
     assert json.loads(capsys.readouterr().out)["status"] == "empty"
-
-
-@pytest.mark.parametrize("output_suffix", ["csv", "jsonl", "parquet", "tsv"])
-def test_score_file_keeps_every_row_in_order(tmp_path, output_suffix):
-    source = tmp_path / "reviews.csv"
-    pd.DataFrame({"id": range(7), "review": [GOOD, BAD, "", "Нормально, но без восторга", None, GOOD, BAD],
-                  "site": "test"}).to_csv(source, index=False)
-    output = tmp_path / f"scored.{output_suffix}"
-    written = score_file(source, output, model="sentiscore-lite", chunk_rows=3, progress=False)
-    assert written == 7
-    frame = {"csv": pd.read_csv, "tsv": lambda p: pd.read_csv(p, sep="\t"), "parquet": pd.read_parquet,
-             "jsonl": lambda p: pd.read_json(p, lines=True)}[output_suffix](output)
-    assert list(frame["id"].astype(str)) == [str(i) for i in range(7)]  # CSV cells are read as text
-    assert list(frame.columns) == ["id", "review", "site", *OUTPUT_COLUMNS]
-    assert list(frame["status"]) == ["ok", "ok", "empty", "ok", "empty", "ok", "ok"]
-    assert list(frame["sentiment"].iloc[[0, 1]]) == ["positive", "negative"]
-    assert set(frame["model"]) == {"sentiscore-lite"}
-    assert not (tmp_path / f"scored.{output_suffix}.partial").exists()
 
 
 def test_cli_score_and_evaluate_on_the_bundled_example(tmp_path, capsys):

@@ -1,56 +1,112 @@
-"""Scoring files of reviews: CSV, TSV, JSONL or Parquet in, the same rows with predictions out, in chunks."""
+"""Scoring files of reviews: CSV, TSV, JSONL or Parquet (compressed too; a file, a glob or a folder of shards)
+in, every row with its predictions out, in order.
+
+The input is streamed in chunks of ``chunk_rows`` rows; chunk *k* becomes the shard ``part-<k>`` of the output,
+written to a temporary name and renamed, so a shard on disk is always whole. A rerun of the same job skips the
+shards already there: a killed job resumes where it stopped, with no row lost or written twice. With an output
+file (``scored.csv``) the shards are merged into it at the end; with an output folder they are the output.
+While the model scores one chunk, a thread reads and prepares (checks, tokenises) the next.
+"""
 
 from __future__ import annotations
 
+import glob
+import gzip
+import json
+import os
+import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from .labels import SENTIMENTS
-from .predict import Scorer, load_model, predictions_from
+from .predict import PreparedBatch, Scorer, as_scorer, predictions_from, prepare_batch
 
 TEXT_COLUMN_GUESSES = ("text", "review", "content", "body", "comment", "отзыв", "текст")
 OUTPUT_COLUMNS = ("sentiment", "score", *(f"p_{s}" for s in SENTIMENTS), "status", "model", "model_version")
+FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv",
+           ".parquet": "parquet"}
+COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
+MANIFEST = "manifest.json"
 
 
 def file_format(path: str | Path) -> str:
     name = str(path).lower()
-    for suffix in (".gz", ".bz2", ".xz", ".zst"):
+    for suffix in COMPRESSIONS:
         name = name.removesuffix(suffix)
-    for fmt, suffixes in (("jsonl", (".jsonl", ".json", ".ndjson")), ("csv", (".csv",)), ("tsv", (".tsv",)),
-                          ("parquet", (".parquet",))):
-        if name.endswith(suffixes):
+    for suffix, fmt in FORMATS.items():
+        if name.endswith(suffix):
             return fmt
-    raise ValueError(f"cannot tell the format of {path}: use .csv, .tsv, .jsonl or .parquet")
+    raise ValueError(f"cannot tell the format of {path}: use .csv, .tsv, .jsonl or .parquet (.gz / .zst too)")
 
 
-def read_chunks(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """The file's rows in order, ``chunk_rows`` at a time, every cell kept as read (strings stay strings)."""
+def input_files(spec: str | Path) -> list[Path]:
+    """The files a job reads, in order: one file, the files a glob matches, or the review files of a folder."""
+    path = Path(spec)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and _is_review_file(p))
+    elif any(ch in str(spec) for ch in "*?["):
+        files = sorted(Path(p) for p in glob.glob(str(spec)) if _is_review_file(Path(p)))
+    else:
+        files = [path]
+    if not files or not files[0].exists():
+        raise FileNotFoundError(f"no review files at {spec}")
+    return files
+
+
+def _is_review_file(path: Path) -> bool:
+    try:
+        file_format(path)
+    except ValueError:
+        return False
+    return not path.name.startswith(".")
+
+
+def read_chunks(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, float]]:
+    """The file's rows in order, ``chunk_rows`` at a time, each with the share of the file read so far.
+
+    CSV and TSV cells stay strings exactly as written (no type guessing that turns "007" into 7)."""
     fmt = file_format(path)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-            yield batch.to_pandas()
-    elif fmt == "jsonl":
-        yield from pd.read_json(path, lines=True, chunksize=chunk_rows, dtype=False)
-    else:
-        yield from pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", chunksize=chunk_rows, dtype=str,
-                               keep_default_na=False, na_values=[""])
+        parquet = pq.ParquetFile(path)
+        done, total = 0, max(parquet.metadata.num_rows, 1)
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
+            done += batch.num_rows
+            yield batch.to_pandas(), done / total
+        return
+    size = max(path.stat().st_size, 1)
+    with path.open("rb") as raw:
+        if fmt == "jsonl":
+            reader = pd.read_json(raw, lines=True, chunksize=chunk_rows, dtype=False, compression=_compression(path))
+        else:
+            reader = pd.read_csv(raw, sep="\t" if fmt == "tsv" else ",", chunksize=chunk_rows, dtype=str,
+                                 keep_default_na=False, na_values=[""], compression=_compression(path))
+        with reader:
+            for frame in reader:
+                yield frame, min(raw.tell() / size, 1.0)
+
+
+def _compression(path: Path) -> str | None:
+    return {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2", ".xz": "xz"}.get(path.suffix.lower())
 
 
 def guess_text_column(columns: list[str]) -> str:
     for guess in TEXT_COLUMN_GUESSES:
         for column in columns:
-            if column.lower() == guess:
+            if str(column).lower() == guess:
                 return column
     raise ValueError(f"no text column among {columns}: name it with --text-column")
 
 
-def score_frame(frame: pd.DataFrame, scorer: Scorer, text_column: str) -> pd.DataFrame:
+def add_predictions(frame: pd.DataFrame, scorer: Scorer, batch: PreparedBatch) -> pd.DataFrame:
     """The frame with the prediction columns added; every row kept, unscorable ones flagged in ``status``."""
-    predictions = predictions_from(scorer, frame[text_column].tolist())
+    predictions = predictions_from(scorer, batch)
     out = frame.copy()
     out["sentiment"] = [p.sentiment for p in predictions]
     out["score"] = [p.score for p in predictions]
@@ -62,46 +118,296 @@ def score_frame(frame: pd.DataFrame, scorer: Scorer, text_column: str) -> pd.Dat
     return out
 
 
-def score_file(input_path: str | Path, output_path: str | Path, *, model: str | Scorer | None = None,
-               text_column: str | None = None, chunk_rows: int = 1000, progress: bool = True) -> int:
-    """Score every row of ``input_path`` into ``output_path`` (format from its extension); returns rows written."""
-    from tqdm.auto import tqdm
-
-    scorer = model if hasattr(model, "score_texts") else load_model(model)
-    output_path = Path(output_path)
-    output_format = file_format(output_path)
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = output_path.with_name(output_path.name + ".partial")
-    partial.unlink(missing_ok=True)
-    writer, written = None, 0
-    with tqdm(desc="scoring", unit="row", disable=not progress) as bar:
-        for chunk in read_chunks(input_path, chunk_rows):
-            column = text_column or guess_text_column(list(chunk.columns))
-            if column not in chunk.columns:
-                raise ValueError(f"no column {column!r} in {input_path}; columns: {list(chunk.columns)}")
-            scored = score_frame(chunk, scorer, column)
-            writer = _write(scored, partial, output_format, writer, first=written == 0)
-            written += len(scored)
-            bar.update(len(scored))
-    if writer is not None:
-        writer.close()
-    if written == 0:
-        raise ValueError(f"{input_path} holds no rows")
-    partial.replace(output_path)
-    return written
+@dataclass
+class JobSummary:
+    rows: int
+    """Rows in the output, the shards of earlier runs included."""
+    scored: int
+    """Rows scored by this run."""
+    shards: int
+    skipped_shards: int
+    seconds: float
+    output: Path
 
 
-def _write(frame: pd.DataFrame, path: Path, fmt: str, writer, first: bool):
+class Progress:
+    """A tqdm bar with rows/s and ETA on a terminal; otherwise a plain log line every ``every`` seconds."""
+
+    def __init__(self, files: int, enabled: bool = True, every: float = 30.0) -> None:
+        self.files, self.enabled, self.every = files, enabled, every
+        self.rows, self.started, self.last_line = 0, time.time(), 0.0
+        self.bar = None
+        if enabled and sys.stderr.isatty():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=100 * files, unit="%", bar_format="{l_bar}{bar}| {elapsed}<{remaining}{postfix}")
+
+    def update(self, rows: int, file_index: int, share: float) -> None:
+        self.rows += rows
+        done = 100 * (file_index + share)
+        elapsed = time.time() - self.started
+        rate = self.rows / max(elapsed, 1e-9)
+        if self.bar is not None:
+            self.bar.n = done
+            self.bar.set_postfix_str(f"{self.rows:,} rows, {rate:,.0f} rows/s")
+        elif self.enabled and (time.time() - self.last_line >= self.every):
+            self.last_line = time.time()
+            eta = elapsed * (100 * self.files - done) / done if done else float("nan")
+            print(f"sentiscore: {self.rows:,} rows, {done / self.files:.1f} % of the input, "
+                  f"{rate:,.0f} rows/s, ETA {eta:,.0f} s", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@dataclass
+class Chunk:
+    """One chunk of the input on its way to becoming the shard ``shard``; ``frame`` is None when an earlier run
+    already wrote that shard."""
+
+    shard: Path
+    frame: pd.DataFrame | None
+    text_column: str | None
+    id_column: str | None
+    file_index: int
+    share: float
+
+
+class ChunkScorer:
+    """Scores chunks with one copy of a model: used in-process, and as a Ray actor (one per model copy)."""
+
+    def __init__(self, model: str | Path | Scorer | None = None, device: str = "auto") -> None:
+        self.scorer = as_scorer(model, device)
+
+    def prepare(self, frame: pd.DataFrame, text_column: str) -> PreparedBatch:
+        return prepare_batch(self.scorer, frame[text_column].tolist())
+
+    def finish(self, frame: pd.DataFrame, batch: PreparedBatch, id_column: str | None) -> pd.DataFrame:
+        return add_predictions(frame[[id_column]] if id_column else frame, self.scorer, batch)
+
+    def __call__(self, frame: pd.DataFrame, text_column: str = "text", id_column: str | None = None) -> pd.DataFrame:
+        return self.finish(frame, self.prepare(frame, text_column), id_column)
+
+
+def scored_locally(chunks: Iterator[Chunk], scorer: ChunkScorer) -> Iterator[tuple[Chunk, pd.DataFrame | None]]:
+    """Chunks scored in this process, in order; a thread reads and prepares the next chunk meanwhile."""
+
+    def prepared() -> Iterator[tuple[Chunk, PreparedBatch | None]]:
+        for chunk in chunks:
+            yield chunk, None if chunk.frame is None else scorer.prepare(chunk.frame, chunk.text_column)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = prepared()
+        upcoming = pool.submit(next, ahead, None)
+        while (item := upcoming.result()) is not None:
+            upcoming = pool.submit(next, ahead, None)
+            chunk, batch = item
+            yield chunk, None if batch is None else scorer.finish(chunk.frame, batch, chunk.id_column)
+
+
+def scored_on_ray(chunks: Iterator[Chunk], model: str | Path | None, *, address: str | None, actors: int,
+                  gpus_per_actor: float, device: str) -> Iterator[tuple[Chunk, pd.DataFrame | None]]:
+    """Chunks scored by a pool of Ray actors, each holding one copy of the model; results come back in order."""
+    from collections import deque
+
+    import ray
+    from ray.util import ActorPool
+
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    remote = ray.remote(num_gpus=gpus_per_actor)(ChunkScorer)
+    pool = ActorPool([remote.remote(None if model is None else str(model), device) for _ in range(actors)])
+    pending: deque[tuple[Chunk, bool]] = deque()
+    for chunk in chunks:
+        if chunk.frame is not None:
+            pool.submit(lambda actor, c: actor.__call__.remote(c.frame, c.text_column, c.id_column), chunk)
+        pending.append((chunk, chunk.frame is not None))
+        while len(pending) > 2 * actors:
+            yield _next_in_order(pending, pool)
+    while pending:
+        yield _next_in_order(pending, pool)
+
+
+def _next_in_order(pending, pool) -> tuple[Chunk, pd.DataFrame | None]:
+    chunk, submitted = pending.popleft()
+    return chunk, pool.get_next() if submitted else None
+
+
+def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path | Scorer | None = None,
+               text_column: str | None = None, id_column: str | None = None, chunk_rows: int = 2_000,
+               progress: bool = True, engine: str = "local", address: str | None = None, actors: int = 1,
+               gpus_per_actor: float = 0.0, device: str = "auto") -> JobSummary:
+    """Score every row of the input into ``output`` (a file: format from its extension; or a folder of shards
+    in the input's format), resuming a job that was stopped. With ``id_column`` the output holds that column
+    and the predictions only, not the reviews again. ``engine="ray"`` scores on a Ray cluster (``address``;
+    None starts a local one) with ``actors`` copies of the model; the rows come out the same."""
+    files = input_files(input_spec)
+    output = Path(output)
+    to_folder = str(output).endswith(os.sep) or output.is_dir() or not output.suffix
+    shard_format = file_format(files[0]) if to_folder else file_format(output)
+    parts = output if to_folder else output.with_name(output.name + ".parts")
+    if engine == "ray":
+        if not (model is None or isinstance(model, (str, Path))):
+            raise ValueError("the ray engine takes a model name or folder, which every actor loads itself")
+        from .predict import resolve_model_path
+
+        config = json.loads(_model_config(resolve_model_path(model)))
+        identity = (config["name"], config["version"])
+    else:
+        local = ChunkScorer(model, device)
+        identity = (local.scorer.name, local.scorer.version)
+    parts.mkdir(parents=True, exist_ok=True)
+    _check_manifest(parts, files, chunk_rows, [text_column, id_column], identity)
+
+    def chunks() -> Iterator[Chunk]:
+        index = 0
+        for file_index, path in enumerate(files):
+            for frame, share in read_chunks(path, chunk_rows):
+                shard = parts / f"part-{index:06d}.{shard_format}"
+                index += 1
+                if shard.exists():
+                    yield Chunk(shard, None, None, None, file_index, share)
+                    continue
+                column = text_column or guess_text_column(list(frame.columns))
+                for name in filter(None, (column, id_column)):
+                    if name not in frame.columns:
+                        raise ValueError(f"no column {name!r} in {path}; its columns: {list(frame.columns)}")
+                yield Chunk(shard, frame, column, id_column, file_index, share)
+
+    if engine == "ray":
+        results = scored_on_ray(chunks(), model, address=address, actors=actors, gpus_per_actor=gpus_per_actor,
+                                device=device)
+    elif engine == "local":
+        results = scored_locally(chunks(), local)
+    else:
+        raise ValueError(f"engine must be local or ray, not {engine!r}")
+
+    started, shards, skipped, rows = time.time(), 0, 0, 0
+    meter = Progress(len(files), progress)
+    for chunk, scored in results:
+        shards += 1
+        if scored is None:
+            skipped += 1
+        else:
+            write_atomically(scored, chunk.shard, shard_format)
+            rows += len(scored)
+        meter.update(0 if scored is None else len(scored), chunk.file_index, chunk.share)
+    meter.close()
+    if shards == 0:
+        raise ValueError(f"{input_spec} holds no rows")
+    if to_folder:
+        total = sum(_count_rows(shard, shard_format) for shard in parts.glob(f"part-*.{shard_format}"))
+    else:
+        total = merge_shards(parts, output, shard_format)
+    return JobSummary(total, rows, shards, skipped, time.time() - started, output)
+
+
+def _model_config(path: Path) -> str:
+    for name in ("sentiscore.json", "lite.json"):
+        if (path / name).is_file():
+            return (path / name).read_text()
+    raise FileNotFoundError(f"{path} holds no sentiscore model")
+
+
+def score_dataset(dataset, *, model: str | Path | None = None, text_column: str = "text",
+                  id_column: str | None = None, batch_size: int = 2_000, actors: int = 1,
+                  gpus_per_actor: float = 0.0, device: str = "auto"):
+    """Add sentiscore's prediction columns to a ``ray.data.Dataset`` inside an existing Ray pipeline.
+
+    Each of ``actors`` Ray actors loads one copy of the model (by shipped name or folder: every node needs
+    sentiscore installed) and scores pandas batches of ``batch_size`` rows::
+
+        import ray
+        from sentiscore.batch import score_dataset
+
+        reviews = ray.data.read_parquet("s3://bucket/reviews/")
+        score_dataset(reviews, text_column="review", actors=8, gpus_per_actor=1).write_parquet("s3://bucket/out/")
+    """
+    return dataset.map_batches(
+        ChunkScorer, fn_constructor_kwargs={"model": None if model is None else str(model), "device": device},
+        fn_kwargs={"text_column": text_column, "id_column": id_column}, batch_format="pandas",
+        batch_size=batch_size, concurrency=actors, num_gpus=gpus_per_actor)
+
+
+def _check_manifest(parts: Path, files: list[Path], chunk_rows: int, columns: list[str | None],
+                    model: tuple[str, str]) -> None:
+    """Shards left by an earlier run are reused only if that run read the same files the same way with the
+    same model; anything else would mix two jobs in one output."""
+    job = {"inputs": [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in files],
+           "chunk_rows": chunk_rows, "columns": columns, "model": list(model)}
+    manifest = parts / MANIFEST
+    if manifest.exists():
+        if json.loads(manifest.read_text()) != job:
+            raise ValueError(f"{parts} holds shards of another job (other input, chunk size or model): "
+                             f"remove it to start again")
+        return
+    if any(parts.glob("part-*")):
+        raise ValueError(f"{parts} already holds shards but no {MANIFEST}: remove them or choose another output")
+    manifest.write_text(json.dumps(job))
+
+
+def write_atomically(frame: pd.DataFrame, path: Path, fmt: str) -> None:
+    """Write to a temporary name in the same folder, flush to disk, then rename: the shard is whole or absent."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    if fmt == "parquet":
+        frame.to_parquet(temporary, index=False)
+    elif fmt == "jsonl":
+        frame.to_json(temporary, orient="records", lines=True, force_ascii=False)
+    else:
+        frame.to_csv(temporary, sep="\t" if fmt == "tsv" else ",", index=False)
+    with temporary.open("rb") as written:
+        os.fsync(written.fileno())
+    temporary.replace(path)
+
+
+def merge_shards(parts: Path, output: Path, fmt: str) -> int:
+    """Concatenate the shards, in order, into ``output`` (renamed into place at the end); returns the rows."""
+    shards = sorted(parts.glob(f"part-*.{fmt}"))
+    temporary = output.with_name(f".{output.name}.tmp")
+    rows = 0
     if fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        writer = writer or pq.ParquetWriter(path, table.schema)
-        writer.write_table(table.cast(writer.schema))
-        return writer
-    if fmt == "jsonl":
-        frame.to_json(path, orient="records", lines=True, force_ascii=False, mode="w" if first else "a")
+        schema = pa.unify_schemas([pq.read_schema(s) for s in shards], promote_options="permissive")
+        with pq.ParquetWriter(temporary, schema) as writer:
+            for shard in shards:
+                table = pq.read_table(shard)
+                rows += table.num_rows
+                writer.write_table(table.cast(schema) if table.schema != schema else table)
     else:
-        frame.to_csv(path, sep="\t" if fmt == "tsv" else ",", index=False, header=first, mode="w" if first else "a")
-    return writer
+        with _open_output(temporary, output) as out:
+            for number, shard in enumerate(shards):
+                with shard.open("r", encoding="utf-8") as text:
+                    header = text.readline() if fmt != "jsonl" else ""
+                    if number == 0:
+                        out.write(header)
+                    for line in text:
+                        out.write(line)
+                rows += _count_rows(shard, fmt)
+    temporary.replace(output)
+    for shard in shards:
+        shard.unlink()
+    (parts / MANIFEST).unlink(missing_ok=True)
+    parts.rmdir()
+    return rows
+
+
+def _count_rows(shard: Path, fmt: str) -> int:
+    if fmt == "jsonl":
+        with shard.open(encoding="utf-8") as lines:
+            return sum(1 for _ in lines)
+    # A quoted review may span lines: let the CSV parser count records, reading one column only.
+    return len(pd.read_csv(shard, sep="\t" if fmt == "tsv" else ",", usecols=["status"], dtype=str))
+
+
+def _open_output(path: Path, named: Path):
+    suffix = named.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "wt", encoding="utf-8", newline="")
+    if suffix in (".zst", ".zstd"):
+        import zstandard
+
+        return zstandard.open(path, "wt", encoding="utf-8", newline="")
+    return path.open("w", encoding="utf-8", newline="")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 from .data import CORPORA, DEFAULT_DATA_DIR
@@ -36,8 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("input")
     score.add_argument("-o", "--output", required=True, help="output file; its extension sets the format")
     score.add_argument("--text-column", help="column holding the review (default: text, review, content, ...)")
-    score.add_argument("--chunk-rows", type=int, default=1000)
-    score.add_argument("--quiet", action="store_true")
+    score.add_argument("--id-column", help="keep only this column of the input beside the predictions")
+    score.add_argument("--batch-size", type=int, default=2000,
+                       help="rows read, scored and written together: one shard of the output (default 2000)")
+    score.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
+    score.add_argument("--engine", choices=["local", "ray"], default="local",
+                       help="ray: score on a Ray cluster, one model copy per actor")
+    score.add_argument("--address", help="Ray cluster address (ray://host:10001 or auto); default: a local cluster")
+    score.add_argument("--actors", type=int, default=1, help="model copies on the Ray cluster")
+    score.add_argument("--gpus-per-actor", type=float, default=0.0)
     _model_option(score)
     score.set_defaults(handler=run_score)
 
@@ -105,11 +111,16 @@ def run_score(args: argparse.Namespace) -> int:
     from .batch import score_file
     from .predict import load_model
 
-    started = time.time()
-    rows = score_file(args.input, args.output, model=load_model(args.model, args.device),
-                      text_column=args.text_column, chunk_rows=args.chunk_rows, progress=not args.quiet)
+    model = args.model if args.engine == "ray" else load_model(args.model, args.device)
+    summary = score_file(args.input, args.output, model=model, text_column=args.text_column,
+                         id_column=args.id_column, chunk_rows=args.batch_size, progress=not args.quiet,
+                         engine=args.engine, address=args.address, actors=args.actors,
+                         gpus_per_actor=args.gpus_per_actor, device=args.device)
     if not args.quiet:
-        print(f"{rows} rows scored into {args.output} in {time.time() - started:.1f} s", file=sys.stderr)
+        resumed = f" ({summary.skipped_shards} of {summary.shards} shards done by an earlier run)" \
+            if summary.skipped_shards else ""
+        print(f"sentiscore: {summary.rows:,} rows scored into {summary.output} in {summary.seconds:.1f} s{resumed}",
+              file=sys.stderr)
     return 0
 
 

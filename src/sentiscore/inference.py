@@ -11,6 +11,7 @@ import torch
 
 from .batching import length_batches
 from .model import ReviewModel, median_score, score_interval, window_ids
+from .predict import ScorerBase
 
 PROGRESS_FROM = 256
 """Scoring at least this many texts at once shows a progress bar."""
@@ -52,7 +53,7 @@ def infer_ids(model: ReviewModel, token_ids: Sequence[Sequence[int]], device: to
     return sentiment, scores
 
 
-class TransformerScorer:
+class TransformerScorer(ScorerBase):
     """A saved ReviewModel behind the ``Scorer`` interface."""
 
     def __init__(self, model: ReviewModel, device: torch.device, batch_tokens: int = 32_768) -> None:
@@ -67,10 +68,12 @@ class TransformerScorer:
         resolved = pick_device(device)
         return cls(ReviewModel.load(path), resolved)
 
-    def score_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def prepare(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.model.encode_text(list(texts))
+
+    def run(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from tqdm.auto import tqdm
 
-        ids = self.model.encode_text(list(texts))
         with tqdm(total=len(ids), desc=self.name, unit="review", disable=len(ids) < PROGRESS_FROM) as bar:
             sentiment, distribution = infer_ids(self.model, ids, self.device, self.batch_tokens, bar)
         low, high = score_interval(distribution, self.model.config.interval)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .labels import SENTIMENTS
+from .predict import ScorerBase
 from .preprocess import shared_lemmatizer
 
 FORMAT = "sentiscore-lite"
@@ -29,7 +30,7 @@ def lemma_ngrams(text: str) -> list[str]:
     return lemmas + [f"{a} {b}" for a, b in zip(lemmas, lemmas[1:])]
 
 
-class LiteModel:
+class LiteModel(ScorerBase):
     """TF-IDF features, a 3-way linear sentiment classifier and a linear score regressor."""
 
     def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, sentiment_coef: np.ndarray,
@@ -55,8 +56,10 @@ class LiteModel:
         counts.data = 1.0 + np.log(counts.data)
         return normalize(counts.multiply(self.idf).tocsr())
 
-    def score_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, None]:
-        x = self.features(texts)
+    def prepare(self, texts: Sequence[str]):
+        return self.features(texts)
+
+    def run(self, x) -> tuple[np.ndarray, np.ndarray, None]:
         logits = x @ self.sentiment_coef.T + self.sentiment_intercept
         logits = np.asarray(logits - logits.max(1, keepdims=True))
         probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)

@@ -38,24 +38,54 @@ class Prediction:
 
 
 class Scorer(Protocol):
-    """A model that turns ready texts into sentiment probabilities (rows over ``SENTIMENTS``) and 1–10 scores."""
+    """A model that turns ready texts into sentiment probabilities (rows over ``SENTIMENTS``) and 1–10 scores, in
+    two steps so that a pipeline can prepare the next batch (tokenise, lemmatise) while the model runs."""
 
     name: str
     version: str
 
-    def score_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def prepare(self, texts: Sequence[str]) -> object:
+        """The model's input for ``texts``: CPU work that may run in another thread."""
+        ...
+
+    def run(self, prepared: object) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Sentiment probabilities [n, 3], scores [n], and score intervals [n, 2] or None."""
         ...
 
 
-def predictions_from(scorer: Scorer, texts: Sequence[object]) -> list[Prediction]:
-    """Check every value, score the scorable ones in one call, and flag the rest; one Prediction per input."""
+class ScorerBase:
+    """``score_texts`` for scorers that implement ``prepare`` and ``run``."""
+
+    def score_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        return self.run(self.prepare(texts))
+
+
+@dataclass
+class PreparedBatch:
+    """A batch checked and turned into model input, waiting for the model."""
+
+    texts: Sequence[object]
+    statuses: list[str]
+    ready: list[int]
+    model_input: object
+
+
+def prepare_batch(scorer: Scorer, texts: Sequence[object]) -> PreparedBatch:
+    """Check every value and prepare the scorable ones (the CPU half of ``predictions_from``)."""
     statuses = [check_text(text) for text in texts]
     ready = [i for i, status in enumerate(statuses) if status in SCORABLE]
+    model_input = scorer.prepare([normalize(texts[i][:MAX_CHARS]) for i in ready]) if ready else None
+    return PreparedBatch(texts, statuses, ready, model_input)
+
+
+def predictions_from(scorer: Scorer, texts: Sequence[object] | PreparedBatch) -> list[Prediction]:
+    """Check every value, score the scorable ones in one call, and flag the rest; one Prediction per input."""
+    batch = texts if isinstance(texts, PreparedBatch) else prepare_batch(scorer, texts)
+    statuses, ready = batch.statuses, batch.ready
     results: list[Prediction] = [Prediction(None, None, status=status) for status in statuses]
     if not ready:
         return results
-    probabilities, scores, intervals = scorer.score_texts([normalize(texts[i][:MAX_CHARS]) for i in ready])
+    probabilities, scores, intervals = scorer.run(batch.model_input)
     for row, index in enumerate(ready):
         probs = {label: float(p) for label, p in zip(SENTIMENTS, probabilities[row])}
         interval = None if intervals is None else (float(intervals[row, 0]), float(intervals[row, 1]))
@@ -90,6 +120,11 @@ def load_model(model: str | Path | None = None, device: str = "auto") -> Scorer:
     return TransformerScorer.load(path, device=device)
 
 
+def as_scorer(model: str | Path | Scorer | None, device: str = "auto") -> Scorer:
+    """A loaded model as it is, or the model a name or folder (None: the default) stands for."""
+    return model if hasattr(model, "run") else load_model(model, device)
+
+
 def predict(text: str, model: str | Path | Scorer | None = None) -> Prediction:
     """Sentiment and 1–10 score of one review."""
     return predict_batch([text], model)[0]
@@ -97,6 +132,5 @@ def predict(text: str, model: str | Path | Scorer | None = None) -> Prediction:
 
 def predict_batch(texts: Iterable[object], model: str | Path | Scorer | None = None) -> list[Prediction]:
     """Sentiment and score of many reviews, one Prediction per input in order (unscorable ones flagged)."""
-    scorer = model if hasattr(model, "score_texts") else load_model(model)
-    return predictions_from(scorer, list(texts))
+    return predictions_from(as_scorer(model), list(texts))
 

@@ -1,0 +1,96 @@
+"""Reviews per second and peak memory: sentiscore's file scoring against the plain Hugging Face pipeline loop,
+over the same model and the same reviews, each in its own process.
+
+plain:      transformers pipeline("feature-extraction") called review by review (its first 512 tokens), then
+            mean pooling and the same two heads: what one writes with the transformers docs in hand.
+sentiscore: `sentiscore score` on a CSV of the same reviews (reads whole reviews in windows, length-grouped
+            batches, the next chunk tokenised while the model runs, bf16 on a GPU), end to end with the I/O.
+
+Run: python benchmarks/throughput.py [--reviews 200] [--device cpu|cuda] [--model sentiscore-e5-ru]
+Reviews: the documented dev split of ../shared/data (ratings stripped), or the bundled example repeated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+
+def reviews(count: int, data_dir: Path) -> list[str]:
+    from sentiscore.data import dev_split
+
+    if (data_dir / "kinopoisk_itsecd_labs.jsonl.gz").exists():
+        return [row["text"] for row in dev_split(data_dir)][:count]
+    texts = pd.read_csv("data/example_reviews.csv")["text"].dropna().tolist()
+    return (texts * (count // len(texts) + 1))[:count]
+
+
+def run_plain(texts: list[str], model_name: str, device: str) -> float:
+    import torch
+    from transformers import pipeline
+
+    from sentiscore.inference import pick_device
+    from sentiscore.model import ReviewModel
+    from sentiscore.predict import resolve_model_path
+
+    target = pick_device(device)
+    model = ReviewModel.load(resolve_model_path(model_name)).to(target).eval()
+    extract = pipeline("feature-extraction", model=model.encoder, tokenizer=model.tokenizer, device=target,
+                       framework="pt", return_tensors=True, tokenize_kwargs={"truncation": True, "max_length": 512})
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for text in texts:
+            pooled = extract(text)[0].mean(0, keepdim=True).to(target)
+            model.sentiment_head(pooled).softmax(-1), model.score_head(pooled).softmax(-1)
+    return time.perf_counter() - started
+
+
+def run_sentiscore(texts: list[str], model_name: str, device: str) -> float:
+    from sentiscore.batch import score_file
+    from sentiscore.predict import load_model
+
+    scorer = load_model(model_name, device)
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "reviews.csv"
+        pd.DataFrame({"text": texts}).to_csv(source, index=False)
+        started = time.perf_counter()
+        score_file(source, Path(folder) / "scored.parquet", model=scorer, progress=False)
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reviews", type=int, default=200)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--model", default="sentiscore-e5-ru")
+    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--only", choices=["plain", "sentiscore"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.only:
+        texts = reviews(args.reviews, args.data_dir)
+        seconds = (run_plain if args.only == "plain" else run_sentiscore)(texts, args.model, args.device)
+        print(json.dumps({"reviews": len(texts), "seconds": seconds,
+                          "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        return
+    results = {}
+    for way in ("plain", "sentiscore"):
+        done = subprocess.run([sys.executable, __file__, "--only", way, "--reviews", str(args.reviews), "--device",
+                               args.device, "--model", args.model, "--data-dir", str(args.data_dir)],
+                              capture_output=True, text=True, check=True)
+        results[way] = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"{args.model} on {args.device}, {results['plain']['reviews']} reviews")
+    for way, r in results.items():
+        print(f"  {way:<11} {r['reviews'] / r['seconds']:8.2f} reviews/s   peak RSS {r['peak_rss_mb']:6.0f} MB")
+    print(f"  speed-up    {results['plain']['seconds'] / results['sentiscore']['seconds']:8.2f}x")
+
+
+if __name__ == "__main__":
+    main()

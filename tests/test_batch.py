@@ -1,0 +1,130 @@
+"""Batch scoring of files: formats, shards, resuming after a real kill."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sentiscore.batch import OUTPUT_COLUMNS, input_files, score_file
+from tests.conftest import NEGATIVE, POSITIVE, ROOT
+
+GOOD = "Отличный фильм, пересмотрю ещё не раз"
+BAD = "Ужасно скучно и затянуто, зря потратил два часа. Актёры играют отвратительно, сюжет глупый."
+
+
+def reviews_frame(rows: int) -> pd.DataFrame:
+    """Real-looking reviews: fixture sentences combined, a few empty or foreign cells among them."""
+    sentences = [text for _, text, _ in POSITIVE + NEGATIVE]
+    texts = [" ".join(sentences[(i * 7 + k) % len(sentences)] for k in range(1 + i % 3)) for i in range(rows)]
+    for i in range(0, rows, 97):
+        texts[i] = ""
+    for i in range(5, rows, 211):
+        texts[i] = "Great film, would watch again."
+    return pd.DataFrame({"review_id": [f"r{i:06d}" for i in range(rows)], "text": texts, "stars": "—"})
+
+
+@pytest.mark.parametrize("output_suffix", ["csv", "jsonl", "parquet", "tsv", "csv.gz", "jsonl.zst"])
+def test_every_row_comes_out_in_order(tmp_path, output_suffix):
+    source = tmp_path / "reviews.csv"
+    frame = pd.DataFrame({"id": ["007", "8", "9", "10", "11", "12", "13"],
+                          "review": [GOOD, BAD, "", "Нормально, но без восторга", None, GOOD, BAD], "site": "t"})
+    frame.to_csv(source, index=False)
+    output = tmp_path / f"scored.{output_suffix}"
+    summary = score_file(source, output, model="sentiscore-lite", chunk_rows=3, progress=False)
+    assert (summary.rows, summary.shards) == (7, 3)
+    if output_suffix.startswith("parquet"):
+        scored = pd.read_parquet(output)
+    elif output_suffix.startswith("jsonl"):
+        scored = pd.read_json(output, lines=True, dtype=False)
+    else:
+        scored = pd.read_csv(output, sep="\t" if output_suffix == "tsv" else ",", dtype=str)
+    assert list(scored["id"]) == ["007", "8", "9", "10", "11", "12", "13"]  # CSV cells are kept as text
+    assert list(scored.columns) == ["id", "review", "site", *OUTPUT_COLUMNS]
+    assert list(scored["status"]) == ["ok", "ok", "empty", "ok", "empty", "ok", "ok"]
+    assert list(scored["sentiment"].iloc[[0, 1]]) == ["positive", "negative"]
+    assert not output.with_name(output.name + ".parts").exists()
+
+
+def test_glob_of_shards_to_a_folder_with_ids_only(tmp_path):
+    frame = reviews_frame(50)
+    (tmp_path / "in").mkdir()
+    frame.iloc[:20].to_json(tmp_path / "in" / "a.jsonl", orient="records", lines=True, force_ascii=False)
+    frame.iloc[20:].to_parquet(tmp_path / "in" / "b.parquet")
+    (tmp_path / "in" / "notes.txt").write_text("not reviews")
+    assert [p.name for p in input_files(tmp_path / "in")] == ["a.jsonl", "b.parquet"]
+    assert [p.name for p in input_files(str(tmp_path / "in" / "*.jsonl"))] == ["a.jsonl"]
+    summary = score_file(tmp_path / "in", tmp_path / "out", model="sentiscore-lite", id_column="review_id",
+                         chunk_rows=16, progress=False)
+    assert summary.rows == 50
+    shards = sorted((tmp_path / "out").glob("part-*.jsonl"))
+    scored = pd.concat([pd.read_json(s, lines=True) for s in shards])
+    assert list(scored["review_id"]) == list(frame["review_id"])
+    assert list(scored.columns) == ["review_id", *OUTPUT_COLUMNS]
+
+
+def test_shards_of_another_job_are_refused(tmp_path):
+    source = tmp_path / "reviews.csv"
+    reviews_frame(10).to_csv(source, index=False)
+    parts = tmp_path / "scored.csv.parts"
+    parts.mkdir()
+    (parts / "manifest.json").write_text(json.dumps({"inputs": [], "chunk_rows": 1}))
+    with pytest.raises(ValueError, match="another job"):
+        score_file(source, tmp_path / "scored.csv", model="sentiscore-lite", progress=False)
+
+
+def test_no_text_column_is_a_clear_error(tmp_path):
+    source = tmp_path / "reviews.csv"
+    pd.DataFrame({"a": ["x"], "b": ["y"]}).to_csv(source, index=False)
+    with pytest.raises(ValueError, match="--text-column"):
+        score_file(source, tmp_path / "o.csv", model="sentiscore-lite", progress=False)
+
+
+def test_a_killed_job_resumes_without_lost_or_repeated_rows(tmp_path):
+    rows = 6000
+    source = tmp_path / "reviews.csv"
+    reviews_frame(rows).to_csv(source, index=False)
+    command = [sys.executable, "-m", "sentiscore.cli", "score", str(source), "-o", str(tmp_path / "scored.csv"),
+               "--model", "sentiscore-lite", "--batch-size", "100"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    job = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    parts = tmp_path / "scored.csv.parts"
+    deadline = time.time() + 120
+    while len(list(parts.glob("part-*.csv"))) < 5 and time.time() < deadline and job.poll() is None:
+        time.sleep(0.05)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    done_before = sorted(p.name for p in parts.glob("part-*.csv"))
+    assert 5 <= len(done_before) < rows // 100, "the kill must land mid-job"
+    assert not (tmp_path / "scored.csv").exists()
+
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert f"{len(done_before)} of {rows // 100} shards done by an earlier run" in finished.stderr
+    scored = pd.read_csv(tmp_path / "scored.csv", dtype=str, keep_default_na=False)
+    assert len(scored) == rows
+    assert list(scored["review_id"]) == [f"r{i:06d}" for i in range(rows)]
+
+    fresh = tmp_path / "fresh.csv"
+    score_file(source, fresh, model="sentiscore-lite", chunk_rows=100, progress=False)
+    pd.testing.assert_frame_equal(scored, pd.read_csv(fresh, dtype=str, keep_default_na=False))
+
+
+def test_log_lines_when_not_a_terminal(tmp_path):
+    source = tmp_path / "reviews.csv"
+    reviews_frame(30).to_csv(source, index=False)
+    done = subprocess.run([sys.executable, "-m", "sentiscore.cli", "score", str(source), "-o",
+                           str(tmp_path / "o.parquet"), "--model", "sentiscore-lite"],
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, capture_output=True, text=True)
+    assert done.returncode == 0
+    assert "rows/s" in done.stderr and "30 rows scored" in done.stderr and "\r" not in done.stderr
+    quiet = subprocess.run([sys.executable, "-m", "sentiscore.cli", "score", str(source), "-o",
+                            str(tmp_path / "q.parquet"), "--model", "sentiscore-lite", "--quiet"],
+                           env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, capture_output=True, text=True)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert Path(tmp_path / "q.parquet").exists()
