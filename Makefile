@@ -24,11 +24,11 @@ demo: install
 	$(BIN)/sentiscore evaluate data/example_reviews.csv -o reports/example --bootstrap 200
 
 test: install
-	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff check src tests scripts benchmarks
 
 clean:
 	rm -rf $(VENV) reports/example
