@@ -4,7 +4,8 @@ over the same model and the same reviews, each in its own process.
 plain:      transformers pipeline("feature-extraction") called review by review (its first 512 tokens), then
             mean pooling and the same two heads: what one writes with the transformers docs in hand.
 sentiscore: `sentiscore score` on a CSV of the same reviews (reads whole reviews in windows, length-grouped
-            batches, the next chunk tokenised while the model runs, bf16 on a GPU), end to end with the I/O.
+            batches of windows, the next chunk tokenised while the model runs, bf16 where the processor has it),
+            end to end with the I/O.
 
 Run: python benchmarks/throughput.py [--reviews 200] [--device cpu|cuda] [--model sentiscore-e5-ru]
 Reviews: the documented dev split of ../shared/data (ratings stripped), or the bundled example repeated.

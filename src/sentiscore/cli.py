@@ -93,13 +93,15 @@ def _model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="a shipped model's name (sentiscore-e5-ru, sentiscore-lite) or a folder; "
                                         "default: the best shipped model")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="auto: bf16 on a GPU or a CPU with bf16 instructions, else fp32")
 
 
 def run_predict(args: argparse.Namespace) -> int:
     from .predict import load_model, predict
 
     text = sys.stdin.read() if args.text == "-" else args.text
-    prediction = predict(text, load_model(args.model, args.device))
+    prediction = predict(text, load_model(args.model, args.device, args.precision))
     print(json.dumps(prediction.to_dict(), ensure_ascii=False))
     if not prediction.ok:
         print(f"sentiscore: could not score this text: {prediction.status}", file=sys.stderr)
@@ -111,7 +113,7 @@ def run_score(args: argparse.Namespace) -> int:
     from .batch import score_file
     from .predict import load_model
 
-    model = args.model if args.engine == "ray" else load_model(args.model, args.device)
+    model = args.model if args.engine == "ray" else load_model(args.model, args.device, args.precision)
     summary = score_file(args.input, args.output, model=model, text_column=args.text_column,
                          id_column=args.id_column, chunk_rows=args.batch_size, progress=not args.quiet,
                          engine=args.engine, address=args.address, actors=args.actors,
@@ -129,7 +131,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_predictions, write_report
     from .predict import load_model, predict_batch
 
-    scorer = load_model(args.model, args.device)
+    scorer = load_model(args.model, args.device, args.precision)
     if args.input:
         rows = [row for row in load_reviews(args.input, text_column=args.text_column) if row["score10"] is not None]
         title = f"{scorer.name} on {args.input}"

@@ -151,7 +151,10 @@ class ReviewModel(nn.Module):
     def pooled_windows(self, input_ids: torch.Tensor,
                        attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Sum of token states and token count of each window (special tokens included, as e5 was trained)."""
-        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        # Without padding the mask is left out, which lets the encoder take its fastest attention kernel.
+        mask_needed = not bool(attention_mask.all())
+        states = self.encoder(input_ids=input_ids,
+                              attention_mask=attention_mask if mask_needed else None).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(states.dtype)
         return (states * mask).sum(1).float(), mask.sum(1).float()
 
@@ -161,7 +164,10 @@ class ReviewModel(nn.Module):
         sums, counts = self.pooled_windows(input_ids, attention_mask)
         doc_sums = torch.zeros(n_docs, sums.shape[1], device=sums.device).index_add_(0, window_doc, sums)
         doc_counts = torch.zeros(n_docs, 1, device=sums.device).index_add_(0, window_doc, counts)
-        pooled = doc_sums / doc_counts.clamp(min=1.0)
+        return self.heads(doc_sums / doc_counts.clamp(min=1.0))
+
+    def heads(self, pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sentiment and score logits from pooled review vectors."""
         return self.sentiment_head(pooled), self.score_head(pooled)
 
     def collate(self, docs: list[list[np.ndarray]], device: torch.device | str = "cpu"):

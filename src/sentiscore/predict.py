@@ -108,7 +108,7 @@ def resolve_model_path(model: str | Path | None) -> Path:
 
 
 @lru_cache(maxsize=4)
-def load_model(model: str | Path | None = None, device: str = "auto") -> Scorer:
+def load_model(model: str | Path | None = None, device: str = "auto", precision: str = "auto") -> Scorer:
     """Load a shipped or saved model once per process (later calls reuse it)."""
     from .lite import LiteModel
 
@@ -117,7 +117,7 @@ def load_model(model: str | Path | None = None, device: str = "auto") -> Scorer:
         return LiteModel.load(path)
     from .inference import TransformerScorer
 
-    return TransformerScorer.load(path, device=device)
+    return TransformerScorer.load(path, device=device, precision=precision)
 
 
 def as_scorer(model: str | Path | Scorer | None, device: str = "auto") -> Scorer:

@@ -173,7 +173,7 @@ def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, devi
         bar = tqdm(total=len(train), desc=f"epoch {epoch}/{config.epochs}", unit="review", disable=not progress)
         for step, batch in enumerate(batches):
             windows = [window_ids(token_lists[i], size, config.max_train_windows, rng) for i in batch]
-            with autocast(target):
+            with autocast(target, "bf16" if target.type == "cuda" else "fp32"):
                 sentiment_logits, score_logits = model(*model.collate(windows, target))
             loss, parts = multitask_loss(sentiment_logits, score_logits, sentiment[batch].to(target),
                                          score[batch].to(target), config.score_l1_weight)
