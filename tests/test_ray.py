@@ -29,7 +29,7 @@ def test_ray_engine_gives_the_local_results(local_cluster, tmp_path):
 
 def test_score_dataset_in_a_ray_pipeline(local_cluster):
     frame = reviews_frame(120)
-    dataset = ray.data.from_pandas(frame)
+    dataset = ray.data.from_pandas([frame.iloc[i : i + 30] for i in range(0, len(frame), 30)])
     scored = score_dataset(dataset, model="sentiscore-lite", batch_size=50, actors=2).to_pandas()
     scored = scored.sort_values("review_id").reset_index(drop=True)
     assert len(scored) == 120 and list(scored["review_id"]) == list(frame["review_id"])

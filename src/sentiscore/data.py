@@ -193,6 +193,9 @@ def load_reviews(path: str | Path | Iterable[str | Path], *, text_column: str = 
 
 def split_by_group(dataset, holdout: bool):
     """The rows whose group is (``holdout=True``) or is not in the held-out part."""
+    import datasets
+
+    datasets.disable_progress_bars()
     return dataset.filter(lambda group, source: in_holdout(group, source) == holdout,
                           input_columns=["group", "source"])
 
