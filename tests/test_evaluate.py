@@ -1,9 +1,19 @@
 import json
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
 
-from sentiscore.evaluate import bootstrap, evaluate_predictions, score_metrics, sentiment_metrics, write_report
+from sentiscore.evaluate import (
+    bootstrap,
+    evaluate_predictions,
+    plot_images,
+    score_metrics,
+    sentiment_metrics,
+    write_html_report,
+    write_report,
+)
 from sentiscore.predict import Prediction
 
 
@@ -48,9 +58,37 @@ def test_report_writes_json_markdown_and_plots(tmp_path):
     assert report["unscored"] == 1
     assert report["overall"]["posneg_accuracy"] == pytest.approx(2 / 4)
     assert report["by_domain"]["film"]["mae"] == pytest.approx(0.75)
-    path = write_report(report, rows, predictions, tmp_path, "test")
+    path = write_report(report, plot_images(report, rows, predictions), tmp_path, "test")
     assert json.loads((tmp_path / "metrics.json").read_text())["n"] == 4
     text = path.read_text()
     assert "| film (n=2, scored 2) |" in text and "![scores.png](scores.png)" in text
     assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "scores.png").stat().st_size > 1000
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_html_report_renders_its_plots_in_headless_chromium(tmp_path):
+    from matplotlib.image import imread
+
+    rows = [{"sentiment": s, "score10": v, "domain": "film"}
+            for s, v in [("positive", 9.0), ("negative", 2.0), ("positive", 7.0), ("negative", 4.0)] * 10]
+    predictions = [Prediction(r["sentiment"], r["score10"] + 0.5, {"negative": .2, "neutral": .1, "positive": .7}
+                              if r["sentiment"] == "positive" else {"negative": .7, "neutral": .1, "positive": .2})
+                   for r in rows]
+    report = evaluate_predictions(rows, predictions, bootstrap_rounds=20)
+    page = write_html_report(report, plot_images(report, rows, predictions), tmp_path / "report.html", "Отчёт")
+    text = page.read_text(encoding="utf-8")
+    assert "<h1>Отчёт</h1>" in text and text.count("data:image/png;base64,") == 2 and "http" not in text
+    shot = tmp_path / "shot.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,1400",
+                    page.as_uri()], check=True, capture_output=True, timeout=120)
+    pixels = imread(shot)[..., :3]
+    # The confusion matrix (left) and the score scatter (right) are drawn in blue; an empty page or broken
+    # images would show none.
+    blue = pixels[..., 2] - pixels[..., 0] > 0.2
+    assert blue[:, :600].sum() > 5_000 and blue[:, 600:].sum() > 200

@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--corpora", nargs="+", default=list(CORPORA), choices=list(CORPORA),
                           help="corpora of --split held-out")
     evaluate.add_argument("-o", "--output-dir", default="reports/evaluation")
+    evaluate.add_argument("--report", help="also write the report as one self-contained HTML file here")
     evaluate.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds for the intervals")
     _model_option(evaluate)
     evaluate.set_defaults(handler=run_evaluate)
@@ -128,7 +129,7 @@ def run_score(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from .data import dev_split, load_reviews, load_rows
-    from .evaluate import evaluate_predictions, write_report
+    from .evaluate import evaluate_predictions, plot_images, write_html_report, write_report
     from .predict import load_model, predict_batch
 
     scorer = load_model(args.model, args.device, args.precision)
@@ -146,7 +147,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     predictions = predict_batch([row["text"] for row in rows], scorer)
     report = evaluate_predictions(rows, predictions, bootstrap_rounds=args.bootstrap)
     report["model"] = {"name": scorer.name, "version": scorer.version}
-    path = write_report(report, rows, predictions, args.output_dir, title)
+    plots = plot_images(report, rows, predictions)
+    path = write_report(report, plots, args.output_dir, title)
+    if args.report:
+        write_html_report(report, plots, args.report, title)
     print(path.read_text().split("\n![")[0])
     return 0
 

@@ -117,42 +117,96 @@ HEADLINE = (("posneg_accuracy", "pos/neg accuracy"), ("accuracy", "3-way accurac
             ("mae", "score MAE"), ("within_1", "within ±1"), ("spearman", "Spearman"), ("qwk", "QWK"))
 
 
-def write_report(report: dict, rows: list[dict], predictions: list, output_dir: str | Path,
+def report_sections(report: dict) -> tuple[str, list[tuple[list[str], list[list[str]]]], str]:
+    """The report's summary line, its tables (header, rows) and its interval line, for any output format."""
+    summary = f"{report['n']} reviews, {report['unscored']} could not be scored."
+    tables = [(["", *(name for _, name in HEADLINE)],
+               [[f"{label} (n={m.get('n_sentiment', 0)}, scored {m.get('n_score', 0)})",
+                 *(_cell(m.get(key)) for key, _ in HEADLINE)]
+                for label, m in [("all", report["overall"]), *report["by_domain"].items()]])]
+    per_class = report["overall"].get("per_class")
+    if per_class:
+        tables.append((["class", "precision", "recall", "support"],
+                       [[c, f"{m['precision']:.3f}", f"{m['recall']:.3f}", str(m["support"])]
+                        for c, m in per_class.items()]))
+    intervals = ""
+    if report.get("intervals_95"):
+        intervals = "95 % bootstrap intervals (all rows): " + ", ".join(
+            f"{key} {low:.3f}–{high:.3f}" for key, (low, high) in report["intervals_95"].items())
+    return summary, tables, intervals
+
+
+def write_report(report: dict, plots: dict[str, bytes], output_dir: str | Path,
                  title: str = "sentiscore evaluation") -> Path:
-    """``metrics.json``, ``report.md`` and its plots (confusion matrix, predicted vs self-reported score)."""
+    """``metrics.json``, ``report.md`` and its plots (from ``plot_images``)."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "metrics.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
-    plots = _plots(report, rows, predictions, output_dir)
-    lines = [f"# {title}", "", f"{report['n']} reviews, {report['unscored']} could not be scored.", "",
-             "| | " + " | ".join(name for _, name in HEADLINE) + " |", "|---" * (len(HEADLINE) + 1) + "|"]
-    for label, metrics in [("all", report["overall"]), *report["by_domain"].items()]:
-        lines.append(f"| {label} (n={metrics.get('n_sentiment', 0)}, scored {metrics.get('n_score', 0)}) | "
-                     + " | ".join(_cell(metrics.get(key)) for key, _ in HEADLINE) + " |")
-    if report.get("intervals_95"):
-        lines += ["", "95 % bootstrap intervals (all rows): " + ", ".join(
-            f"{key} {low:.3f}–{high:.3f}" for key, (low, high) in report["intervals_95"].items())]
-    per_class = report["overall"].get("per_class")
-    if per_class:
-        lines += ["", "| class | precision | recall | support |", "|---|---|---|---|"]
-        lines += [f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['support']} |" for c, m in per_class.items()]
+    for name, image in plots.items():
+        (output_dir / name).write_bytes(image)
+    summary, tables, intervals = report_sections(report)
+    lines = [f"# {title}", "", summary]
+    for header, body in tables:
+        lines += ["", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        if intervals and header[0] == "":
+            lines += ["", intervals]
     lines += ["", *[f"![{name}]({name})" for name in plots], ""]
     path = output_dir / "report.md"
     path.write_text("\n".join(lines))
     return path
 
 
+def write_html_report(report: dict, plots: dict[str, bytes], path: str | Path,
+                      title: str = "sentiscore evaluation") -> Path:
+    """The same report as one self-contained HTML file: plots embedded as data URIs, no network needed."""
+    import base64
+    from html import escape
+
+    summary, tables, intervals = report_sections(report)
+    parts = [f"<h1>{escape(title)}</h1>", f"<p>{escape(summary)}</p>"]
+    for header, body in tables:
+        parts.append("<table><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr></thead><tbody>"
+                     + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in body)
+                     + "</tbody></table>")
+        if intervals and header[0] == "":
+            parts.append(f"<p>{escape(intervals)}</p>")
+    for name, image in plots.items():
+        parts.append(f'<figure><img alt="{escape(name)}" src="data:image/png;base64,'
+                     f'{base64.b64encode(image).decode()}"><figcaption>{escape(name)}</figcaption></figure>')
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HTML_PAGE.format(title=escape(title), body="\n".join(parts)), encoding="utf-8")
+    return path
+
+
+HTML_PAGE = """<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }}
+th:first-child, td:first-child {{ text-align: left; }}
+figure {{ display: inline-block; margin: 1em 2em 1em 0; }}
+</style></head>
+<body>
+{body}
+</body></html>
+"""
+
+
 def _cell(value) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def _plots(report: dict, rows: list[dict], predictions: list, output_dir: Path) -> list[str]:
+def plot_images(report: dict, rows: list[dict], predictions: list) -> dict[str, bytes]:
+    """PNG images by file name: the confusion matrix and predicted against self-reported scores."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = []
+    images = {}
     confusion = report["overall"].get("confusion")
     if confusion:
         figure, axis = plt.subplots(figsize=(4.2, 3.6))
@@ -167,9 +221,7 @@ def _plots(report: dict, rows: list[dict], predictions: list, output_dir: Path) 
         axis.set_ylabel("true")
         figure.colorbar(image)
         figure.tight_layout()
-        figure.savefig(output_dir / "confusion.png", dpi=110)
-        plt.close(figure)
-        names.append("confusion.png")
+        images["confusion.png"] = _png(figure)
     pairs = [(r["score10"], p.score) for r, p in zip(rows, predictions) if r.get("score10") is not None and p.ok]
     if pairs:
         true, predicted = np.array(pairs).T
@@ -182,7 +234,16 @@ def _plots(report: dict, rows: list[dict], predictions: list, output_dir: Path) 
         axis.set_xlim(0.5, 10.5)
         axis.set_ylim(0.5, 10.5)
         figure.tight_layout()
-        figure.savefig(output_dir / "scores.png", dpi=110)
-        plt.close(figure)
-        names.append("scores.png")
-    return names
+        images["scores.png"] = _png(figure)
+    return images
+
+
+def _png(figure) -> bytes:
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
