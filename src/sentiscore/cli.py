@@ -141,7 +141,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         title = f"{scorer.name} on the documented dev split"
     else:
         rows = load_rows(args.corpora, args.data_dir, part="held_out")
-        title = f"{scorer.name} on the held-out part of every corpus"
+        title = f"{scorer.name} on the held-out part of {', '.join(args.corpora)}"
     if not rows:
         raise ValueError("nothing to evaluate: no row carries a self-reported score")
     predictions = predict_batch([row["text"] for row in rows], scorer)
