@@ -12,8 +12,8 @@ import json
 import shutil
 from pathlib import Path
 
-from sentiscore.base import build_base, unk_rate
-from sentiscore.data import CORPORA, in_holdout, load_corpus
+from sentiscore.base import build_pruned_base
+from sentiscore.data import CORPORA, in_holdout, load_rows
 from sentiscore.model import ModelConfig, ReviewModel
 from sentiscore.train import TokenizedCorpus
 
@@ -26,14 +26,14 @@ def main() -> None:
     parser.add_argument("--carry", default=".carry")
     args = parser.parse_args()
 
-    rows = [row for name in CORPORA for row in load_corpus(name, args.data_dir)]
-    train_texts = [row["text"] for row in rows if not in_holdout(row["group"], row["source"])]
-    held_out_texts = [row["text"] for row in rows if in_holdout(row["group"], row["source"])]
+    rows = load_rows(CORPORA, args.data_dir)
+    held_out = [in_holdout(row["group"], row["source"]) for row in rows]
     carry = Path(args.carry)
     carry.mkdir(exist_ok=True)
-    summary = build_base(args.base, train_texts, max_pieces=args.max_pieces, quantized_copy=carry / "base_q4.npz")
+    summary = build_pruned_base(args.base, [r["text"] for r, h in zip(rows, held_out) if not h],
+                                [r["text"] for r, h in zip(rows, held_out) if h], max_pieces=args.max_pieces,
+                                quantized_copy=carry / "base_q4.npz")
     model = ReviewModel.from_base(args.base, ModelConfig())
-    summary["unk_rate_held_out"] = unk_rate(model.tokenizer.backend_tokenizer, held_out_texts)
     shutil.copy(Path(args.base) / "tokenizer.json", carry / "tokenizer.json")
     corpus = TokenizedCorpus.from_rows(rows, model)
     corpus.save(carry / "corpora.npz")

@@ -293,6 +293,17 @@ def build_base(output_dir: str | Path, texts: Iterable[str] | None = None, *, ma
     return {"pieces": len(rows), "parameters": sum(p.numel() for p in model.parameters())}
 
 
+def build_pruned_base(output_dir: str | Path, train_texts: list[str], held_out_texts: list[str], *,
+                      max_pieces: int = 12_000, quantized_copy: str | Path | None = None) -> dict:
+    """``build_base`` with the vocabulary of ``train_texts``, and the share of ``<unk>`` it leaves in
+    ``held_out_texts`` (which the pruning never saw)."""
+    from tokenizers import Tokenizer
+
+    summary = build_base(output_dir, train_texts, max_pieces=max_pieces, quantized_copy=quantized_copy)
+    tokenizer = Tokenizer.from_file(str(Path(output_dir) / "tokenizer.json"))
+    return {**summary, "unk_rate_held_out": unk_rate(tokenizer, held_out_texts)}
+
+
 def unk_rate(tokenizer, texts: Iterable[str]) -> float:
     """Share of ``<unk>`` among the tokens of the texts."""
     counts = piece_counts(tokenizer, texts)

@@ -23,25 +23,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from .data import compression_of, file_format
 from .labels import SENTIMENTS
 from .predict import PreparedBatch, Scorer, as_scorer, predictions_from, prepare_batch
 
 TEXT_COLUMN_GUESSES = ("text", "review", "content", "body", "comment", "отзыв", "текст")
 OUTPUT_COLUMNS = ("sentiment", "score", *(f"p_{s}" for s in SENTIMENTS), "status", "model", "model_version")
-FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv",
-           ".parquet": "parquet"}
-COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 MANIFEST = "manifest.json"
-
-
-def file_format(path: str | Path) -> str:
-    name = str(path).lower()
-    for suffix in COMPRESSIONS:
-        name = name.removesuffix(suffix)
-    for suffix, fmt in FORMATS.items():
-        if name.endswith(suffix):
-            return fmt
-    raise ValueError(f"cannot tell the format of {path}: use .csv, .tsv, .jsonl or .parquet (.gz / .zst too)")
 
 
 def input_files(spec: str | Path) -> list[Path]:
@@ -83,17 +71,13 @@ def read_chunks(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, flo
     size = max(path.stat().st_size, 1)
     with path.open("rb") as raw:
         if fmt == "jsonl":
-            reader = pd.read_json(raw, lines=True, chunksize=chunk_rows, dtype=False, compression=_compression(path))
+            reader = pd.read_json(raw, lines=True, chunksize=chunk_rows, dtype=False, compression=compression_of(path))
         else:
             reader = pd.read_csv(raw, sep="\t" if fmt == "tsv" else ",", chunksize=chunk_rows, dtype=str,
-                                 keep_default_na=False, na_values=[""], compression=_compression(path))
+                                 keep_default_na=False, na_values=[""], compression=compression_of(path))
         with reader:
             for frame in reader:
                 yield frame, min(raw.tell() / size, 1.0)
-
-
-def _compression(path: Path) -> str | None:
-    return {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2", ".xz": "xz"}.get(path.suffix.lower())
 
 
 def guess_text_column(columns: list[str]) -> str:

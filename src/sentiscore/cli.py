@@ -186,20 +186,16 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_base_build(args: argparse.Namespace) -> int:
-    from .base import build_base, unk_rate
-    from .data import load_rows
+    from .base import build_base, build_pruned_base
+    from .data import in_holdout, load_rows
 
-    texts = None
-    if not args.full_vocabulary:
-        rows = load_rows(CORPORA, args.data_dir, part="train")
-        texts = [row["text"] for row in rows]
-    summary = build_base(args.output, texts, max_pieces=args.max_pieces)
-    if texts is not None:
-        from tokenizers import Tokenizer
-
-        held_out = [row["text"] for row in load_rows(CORPORA, args.data_dir, part="held_out")]
-        summary["unk_rate_held_out"] = unk_rate(Tokenizer.from_file(str(Path(args.output) / "tokenizer.json")),
-                                                held_out)
+    if args.full_vocabulary:
+        summary = build_base(args.output)
+    else:
+        rows = load_rows(CORPORA, args.data_dir)
+        held_out = [in_holdout(row["group"], row["source"]) for row in rows]
+        summary = build_pruned_base(args.output, [r["text"] for r, h in zip(rows, held_out) if not h],
+                                    [r["text"] for r, h in zip(rows, held_out) if h], max_pieces=args.max_pieces)
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -40,6 +40,27 @@ def in_holdout(group: str, source: str = "kinopoisk") -> bool:
     return int(hashlib.md5(key.encode("utf-8")).hexdigest(), 16) % HOLDOUT_BUCKETS == 0
 
 
+FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv",
+           ".parquet": "parquet"}
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2", ".xz": "xz"}
+
+
+def file_format(path: str | Path) -> str:
+    """``jsonl``, ``csv``, ``tsv`` or ``parquet``, from the file name (a compression suffix is looked through)."""
+    name = str(path).lower()
+    for suffix in COMPRESSIONS:
+        name = name.removesuffix(suffix)
+    for suffix, fmt in FORMATS.items():
+        if name.endswith(suffix):
+            return fmt
+    raise ValueError(f"cannot tell the format of {path}: use .csv, .tsv, .jsonl or .parquet (.gz / .zst too)")
+
+
+def compression_of(path: str | Path) -> str | None:
+    """pandas' name of the file's compression, or None."""
+    return COMPRESSIONS.get(Path(path).suffix.lower())
+
+
 def read_records(path: str | Path | Iterable[str | Path]) -> Iterator[dict]:
     """Rows of JSONL, CSV, TSV or Parquet files (compressed too).
 
@@ -48,35 +69,27 @@ def read_records(path: str | Path | Iterable[str | Path]) -> Iterator[dict]:
     """
     paths = [str(path)] if isinstance(path, (str, Path)) else [str(p) for p in path]
     for one in paths:
-        builder, options = _builder_for(one)
-        if builder == "json":
+        fmt = file_format(one)
+        if fmt == "jsonl":
             with _open_text(one) as lines:
                 yield from (json.loads(line) for line in lines if line.strip())
             continue
         import datasets
 
         datasets.disable_progress_bars()
+        options = {"sep": "\t"} if fmt == "tsv" else {}
+        builder = "csv" if fmt == "tsv" else fmt
         yield from datasets.load_dataset(builder, data_files=[one], split="train", **options)
 
 
 def _open_text(path: str):
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(Path(path).suffix, open)
+    compression = compression_of(path)
+    if compression == "zstd":
+        import zstandard
+
+        return zstandard.open(path, "rt", encoding="utf-8")
+    opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression, open)
     return opener(path, "rt", encoding="utf-8")
-
-
-def _builder_for(path: str) -> tuple[str, dict]:
-    name = path.lower()
-    for suffix in (".gz", ".zst", ".zstd", ".bz2", ".xz"):
-        name = name.removesuffix(suffix)
-    if name.endswith((".jsonl", ".json", ".ndjson")):
-        return "json", {}
-    if name.endswith(".csv"):
-        return "csv", {}
-    if name.endswith(".tsv"):
-        return "csv", {"sep": "\t"}
-    if name.endswith(".parquet"):
-        return "parquet", {}
-    raise ValueError(f"cannot tell the format of {path!r}: expected .jsonl, .csv, .tsv or .parquet")
 
 
 def review_row(text: str, *, sentiment: str | None, score10: float | None, domain: str, group: str,

@@ -206,10 +206,6 @@ class ReviewModel(nn.Module):
                    Head.load(path / "sentiment_head.safetensors"), Head.load(path / "score_head.safetensors"))
 
 
-def is_model_dir(path: str | Path) -> bool:
-    return (Path(path) / CONFIG_FILE).is_file() and (Path(path) / ENCODER_DIR).is_dir()
-
-
 def load_encoder(base: str | Path, dtype: torch.dtype = torch.float32) -> nn.Module:
     """A pretrained encoder without the pooler BERT checkpoints carry (the model pools the token states itself)."""
     from transformers import AutoConfig, AutoModel
