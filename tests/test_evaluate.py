@@ -7,13 +7,16 @@ import pytest
 
 from sentiscore.evaluate import (
     bootstrap,
+    calibration,
     evaluate_predictions,
-    plot_images,
     score_metrics,
     sentiment_metrics,
+    shorten,
+    worst_errors,
     write_html_report,
     write_report,
 )
+from sentiscore.plots import plot_images
 from sentiscore.predict import Prediction
 
 
@@ -36,6 +39,47 @@ def test_score_metrics_by_hand():
     assert metrics["within_1"] == pytest.approx(3 / 4)
     assert metrics["spearman"] == pytest.approx(0.8)
     assert -1 <= metrics["qwk"] <= 1
+
+
+def test_calibration_by_hand():
+    # Bin 0.8–0.9: two rows at 0.8, one right (accuracy 0.5, gap 0.3); bin 0.6–0.7: one right row at 0.6 (gap 0.4).
+    true = np.array([2, 0, 1])
+    probabilities = np.array([[.1, .1, .8], [.1, .1, .8], [.2, .6, .2]])
+    result = calibration(true, probabilities)
+    assert [(b["count"], b["accuracy"]) for b in result["bins"]] == [(1, 1.0), (2, 0.5)]
+    assert result["ece"] == pytest.approx(1 / 3 * 0.4 + 2 / 3 * 0.3)
+
+
+def test_perfectly_calibrated_probabilities_have_near_zero_ece():
+    rng = np.random.default_rng(0)
+    confidence = rng.uniform(0.4, 1.0, 20_000)
+    probabilities = np.stack([confidence, (1 - confidence) / 2, (1 - confidence) / 2], 1)
+    true = np.where(rng.uniform(size=confidence.size) < confidence, 0, 1)
+    assert calibration(true, probabilities)["ece"] < 0.02
+    assert calibration(np.ones_like(true), probabilities)["ece"] > 0.6
+
+
+def test_score_interval_coverage_by_hand():
+    metrics = score_metrics(np.array([8, 2, 6, 10]), np.array([7, 2, 8, 9]),
+                            np.array([[6, 9], [1, 3], [7, 9], [8, 10]]))
+    assert metrics["interval_coverage"] == pytest.approx(3 / 4)
+    assert metrics["interval_width"] == pytest.approx((3 + 2 + 2 + 2) / 4)
+    assert "interval_coverage" not in score_metrics(np.array([8, 2]), np.array([7, 2]))
+
+
+def test_worst_errors_rank_by_score_error_and_shorten_texts():
+    rows = [{"text": "Фильм на один раз, " * 30, "score10": 9.0, "sentiment": "positive", "domain": "film"},
+            {"text": "Шедевр.", "score10": 10.0, "sentiment": "positive", "domain": "film"},
+            {"text": "Скучно.", "score10": 2.0, "sentiment": "negative", "domain": "film"},
+            {"text": "", "score10": 5.0, "sentiment": "neutral", "domain": "film"}]
+    predictions = [Prediction("negative", 3.5, {"negative": .7, "neutral": .2, "positive": .1}),
+                   Prediction("positive", 9.6, {"negative": .1, "neutral": .1, "positive": .8}),
+                   Prediction("negative", 4.0, {"negative": .6, "neutral": .3, "positive": .1}),
+                   Prediction(None, None, status="empty")]
+    errors = worst_errors(rows, predictions, count=5, width=60)
+    assert [e["predicted_score"] for e in errors] == [3.5, 4.0]  # 9.6 for a 10 is within 1: no error
+    assert len(errors[0]["text"]) <= 60 and errors[0]["text"].endswith("раз,…")
+    assert shorten("Отличная\nкнига", 100) == "Отличная книга"
 
 
 def test_bootstrap_interval_brackets_the_mean():
@@ -81,14 +125,14 @@ def test_html_report_renders_its_plots_in_headless_chromium(tmp_path):
     report = evaluate_predictions(rows, predictions, bootstrap_rounds=20)
     page = write_html_report(report, plot_images(report, rows, predictions), tmp_path / "report.html", "Отчёт")
     text = page.read_text(encoding="utf-8")
-    assert "<h1>Отчёт</h1>" in text and text.count("data:image/png;base64,") == 2 and "http" not in text
+    assert "<h1>Отчёт</h1>" in text and text.count("data:image/png;base64,") == 4 and "http" not in text
     shot = tmp_path / "shot.png"
     subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,1400",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,2000",
                     page.as_uri()], check=True, capture_output=True, timeout=120)
     pixels = imread(shot)[..., :3]
-    # The confusion matrix (left) and the score scatter (right) are drawn in blue; an empty page or broken
-    # images would show none.
+    # The plots are drawn in blue, two to a row (confusion and reliability left, scatter and errors right); an
+    # empty page or broken images would show none.
     blue = pixels[..., 2] - pixels[..., 0] > 0.2
     assert blue[:, :600].sum() > 5_000 and blue[:, 600:].sum() > 200

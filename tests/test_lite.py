@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from sentiscore.lite import LiteModel, lemma_ngrams
+from sentiscore.lite import LiteModel, lemma_ngrams, word_ngrams
 from tests.conftest import NEGATIVE, POSITIVE
 
 
@@ -18,6 +18,23 @@ def lite():
 
 def test_features_are_lemmas_and_bigrams():
     assert lemma_ngrams("Актёры сыграли") == ["актёр", "сыграть", "актёр сыграть"]
+
+
+def test_word_features_keep_the_surface_forms():
+    assert word_ngrams("Актёры сыграли") == ["актёры", "сыграли", "актёры сыграли"]
+
+
+def test_word_features_survive_save_and_load(tmp_path):
+    texts = [text for _, text, _ in POSITIVE + NEGATIVE]
+    sentiments = ["positive"] * len(POSITIVE) + ["negative"] * len(NEGATIVE)
+    scores = [float(score) for _, _, score in POSITIVE + NEGATIVE]
+    words = LiteModel.fit(texts, sentiments, scores, min_df=1, features="words")
+    lemmas = LiteModel.fit(texts, sentiments, scores, min_df=1)
+    assert len(words.vocabulary) > len(lemmas.vocabulary)  # inflected forms stay apart
+    words.save(tmp_path / "w")
+    assert LiteModel.load(tmp_path / "w").features_kind == "words"
+    with pytest.raises(ValueError, match="features"):
+        LiteModel.fit(texts, sentiments, scores, features="stems")
 
 
 def test_lite_separates_the_fixture(lite):

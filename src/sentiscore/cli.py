@@ -129,7 +129,8 @@ def run_score(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from .data import dev_split, load_reviews, load_rows
-    from .evaluate import evaluate_predictions, plot_images, write_html_report, write_report
+    from .evaluate import evaluate_predictions, write_html_report, write_report
+    from .plots import plot_images
     from .predict import load_model, predict_batch
 
     scorer = load_model(args.model, args.device, args.precision)

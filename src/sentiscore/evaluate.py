@@ -27,6 +27,7 @@ def sentiment_metrics(true: np.ndarray, probabilities: np.ndarray) -> dict:
                                                                     zero_division=0)
     polar = true != NEUTRAL
     polar_predicted = np.where(probabilities[:, POSITIVE] > probabilities[:, NEGATIVE], POSITIVE, NEGATIVE)
+    reliability = calibration(true, probabilities)
     return {
         "n_sentiment": int(len(true)),
         "accuracy": float((predicted == true).mean()),
@@ -36,11 +37,32 @@ def sentiment_metrics(true: np.ndarray, probabilities: np.ndarray) -> dict:
         "per_class": {label: {"precision": float(precision[c]), "recall": float(recall[c]),
                               "support": int(support[c])} for c, label in enumerate(SENTIMENTS)},
         "confusion": confusion_matrix(true, predicted, labels=labels).tolist(),
+        "ece": reliability["ece"],
+        "reliability": reliability["bins"],
     }
 
 
-def score_metrics(true: np.ndarray, predicted: np.ndarray) -> dict:
-    """MAE, RMSE, share within ±1, Spearman and quadratic weighted kappa, over the rows with a true score."""
+def calibration(true: np.ndarray, probabilities: np.ndarray, bins: int = 10) -> dict:
+    """How far the top class's probability is from how often the top class is right: per equal-width bin of that
+    probability its mean, the accuracy and the count, and the expected calibration error (ECE), the count-weighted
+    mean gap between the two."""
+    true = np.asarray(true, dtype=int)
+    confidence = probabilities.max(1)
+    correct = probabilities.argmax(1) == true
+    index = np.minimum((confidence * bins).astype(int), bins - 1)
+    table, ece = [], 0.0
+    for b in np.unique(index):
+        inside = index == b
+        mean_confidence, accuracy = float(confidence[inside].mean()), float(correct[inside].mean())
+        table.append({"low": b / bins, "high": (b + 1) / bins, "confidence": mean_confidence,
+                      "accuracy": accuracy, "count": int(inside.sum())})
+        ece += inside.mean() * abs(accuracy - mean_confidence)
+    return {"ece": float(ece), "bins": table}
+
+
+def score_metrics(true: np.ndarray, predicted: np.ndarray, intervals: np.ndarray | None = None) -> dict:
+    """MAE, RMSE, share within ±1, Spearman and quadratic weighted kappa, over the rows with a true score; with
+    predicted intervals [n, 2], also the share of true scores inside them and their mean width."""
     from scipy.stats import spearmanr
     from sklearn.metrics import cohen_kappa_score
 
@@ -50,7 +72,12 @@ def score_metrics(true: np.ndarray, predicted: np.ndarray) -> dict:
     if len(true) < 2:
         return {"n_score": int(len(true))}
     error = predicted - true
-    return {
+    coverage = {}
+    if intervals is not None and not np.isnan(intervals[known]).any():
+        low, high = np.asarray(intervals, dtype=float)[known].T
+        coverage = {"interval_coverage": float(((low <= true) & (true <= high)).mean()),
+                    "interval_width": float((high - low).mean())}
+    return {**coverage,
         "n_score": int(len(true)),
         "mae": float(np.abs(error).mean()),
         "rmse": float(np.sqrt((error**2).mean())),
@@ -72,25 +99,59 @@ def bootstrap(metric: Callable[[np.ndarray], float], n: int, rounds: int = 1000,
 
 
 def evaluate_predictions(rows: list[dict], predictions: list, *, bootstrap_rounds: int = 1000) -> dict:
-    """Metrics of Predictions against rows of the corpus schema: overall with bootstrap 95 % intervals, and by
-    domain. Rows the model could not score count as errors for sentiment and are left out of score metrics."""
+    """Metrics of Predictions against rows of the corpus schema: overall with bootstrap 95 % intervals (none when
+    ``bootstrap_rounds`` is 0), and by domain, and the worst errors. Rows the model could not score count as
+    errors for sentiment and are left out of score metrics."""
     true_sentiment = np.array([SENTIMENTS.index(r["sentiment"]) if r.get("sentiment") else -1 for r in rows])
     true_score = np.array([np.nan if r.get("score10") is None else float(r["score10"]) for r in rows])
     probabilities = np.array([[p.probabilities.get(s, 0.0) for s in SENTIMENTS] if p.ok else [np.nan] * 3
                               for p in predictions], dtype=float)
     scores = np.array([p.score if p.ok else np.nan for p in predictions], dtype=float)
+    intervals = np.array([p.score_interval if p.ok and p.score_interval else (np.nan, np.nan)
+                          for p in predictions], dtype=float).reshape(-1, 2)
     domains = np.array([r.get("domain", "unknown") for r in rows])
 
     def metrics_of(mask: np.ndarray) -> dict:
         labelled = mask & (true_sentiment >= 0)
         return {**sentiment_metrics(true_sentiment[labelled], np.nan_to_num(probabilities[labelled])),
-                **score_metrics(true_score[mask], scores[mask])}
+                **score_metrics(true_score[mask], scores[mask], intervals[mask])}
 
     everything = np.ones(len(rows), dtype=bool)
     report = {"n": len(rows), "unscored": int(sum(not p.ok for p in predictions)), "overall": metrics_of(everything),
               "by_domain": {d: metrics_of(domains == d) for d in sorted(set(domains.tolist()))}}
-    report["intervals_95"] = _bootstrap_intervals(true_sentiment, probabilities, true_score, scores, bootstrap_rounds)
+    if bootstrap_rounds:
+        report["intervals_95"] = _bootstrap_intervals(true_sentiment, probabilities, true_score, scores,
+                                                      bootstrap_rounds)
+    report["worst_errors"] = worst_errors(rows, predictions)
     return report
+
+
+def worst_errors(rows: list[dict], predictions: list, count: int = 10, width: int = 220) -> list[dict]:
+    """Up to ``count`` reviews whose predicted score is furthest from the self-reported one, more than 1 away
+    (rows without a score: the most confident wrong sentiments after them), texts shortened to ``width``."""
+    def miss(row: dict, prediction) -> float:
+        if not prediction.ok:
+            return 0.0
+        if row.get("score10") is not None:
+            error = abs(prediction.score - row["score10"])
+            return error if error > 1.0 else 0.0
+        if row.get("sentiment") and row["sentiment"] != prediction.sentiment:
+            return prediction.probabilities[prediction.sentiment]
+        return 0.0
+
+    misses = [miss(r, p) for r, p in zip(rows, predictions)]
+    order = [i for i in np.argsort(misses, kind="stable")[::-1][:count] if misses[i] > 0.0]
+    return [{"text": shorten(rows[i].get("text", ""), width), "domain": rows[i].get("domain", "unknown"),
+             "sentiment": rows[i].get("sentiment"), "predicted_sentiment": predictions[i].sentiment,
+             "score10": rows[i].get("score10"), "predicted_score": round(predictions[i].score, 2)} for i in order]
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``width`` characters."""
+    line = " ".join(str(text).split())
+    if len(line) <= width:
+        return line
+    return line[: width - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _bootstrap_intervals(true_sentiment, probabilities, true_score, scores, rounds: int) -> dict:
@@ -114,7 +175,8 @@ def _bootstrap_intervals(true_sentiment, probabilities, true_score, scores, roun
 
 
 HEADLINE = (("posneg_accuracy", "pos/neg accuracy"), ("accuracy", "3-way accuracy"), ("macro_f1", "macro-F1"),
-            ("mae", "score MAE"), ("within_1", "within ±1"), ("spearman", "Spearman"), ("qwk", "QWK"))
+            ("ece", "ECE"), ("mae", "score MAE"), ("within_1", "within ±1"), ("spearman", "Spearman"),
+            ("qwk", "QWK"), ("interval_coverage", "interval coverage"))
 
 
 def report_sections(report: dict) -> tuple[str, list[tuple[list[str], list[list[str]]]], str]:
@@ -129,6 +191,11 @@ def report_sections(report: dict) -> tuple[str, list[tuple[list[str], list[list[
         tables.append((["class", "precision", "recall", "support"],
                        [[c, f"{m['precision']:.3f}", f"{m['recall']:.3f}", str(m["support"])]
                         for c, m in per_class.items()]))
+    if report.get("worst_errors"):
+        tables.append((["worst errors: domain", "true", "predicted", "text"],
+                       [[e["domain"], _label(e["sentiment"], e["score10"]),
+                         _label(e["predicted_sentiment"], e["predicted_score"]), e["text"]]
+                        for e in report["worst_errors"]]))
     intervals = ""
     if report.get("intervals_95"):
         intervals = "95 % bootstrap intervals (all rows): " + ", ".join(
@@ -138,7 +205,7 @@ def report_sections(report: dict) -> tuple[str, list[tuple[list[str], list[list[
 
 def write_report(report: dict, plots: dict[str, bytes], output_dir: str | Path,
                  title: str = "sentiscore evaluation") -> Path:
-    """``metrics.json``, ``report.md`` and its plots (from ``plot_images``)."""
+    """``metrics.json``, ``report.md`` and its plots (from ``plots.plot_images``)."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "metrics.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
@@ -148,7 +215,7 @@ def write_report(report: dict, plots: dict[str, bytes], output_dir: str | Path,
     lines = [f"# {title}", "", summary]
     for header, body in tables:
         lines += ["", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-        lines += ["| " + " | ".join(row) + " |" for row in body]
+        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in body]
         if intervals and header[0] == "":
             lines += ["", intervals]
     lines += ["", *[f"![{name}]({name})" for name in plots], ""]
@@ -165,10 +232,12 @@ def write_html_report(report: dict, plots: dict[str, bytes], path: str | Path,
 
     summary, tables, intervals = report_sections(report)
     parts = [f"<h1>{escape(title)}</h1>", f"<p>{escape(summary)}</p>"]
+    def cell(value: str) -> str:
+        return f"<td class=text>{escape(value)}</td>" if len(value) > 40 else f"<td>{escape(value)}</td>"
+
     for header, body in tables:
         parts.append("<table><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr></thead><tbody>"
-                     + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in body)
-                     + "</tbody></table>")
+                     + "".join("<tr>" + "".join(map(cell, row)) + "</tr>" for row in body) + "</tbody></table>")
         if intervals and header[0] == "":
             parts.append(f"<p>{escape(intervals)}</p>")
     for name, image in plots.items():
@@ -186,7 +255,8 @@ HTML_PAGE = """<!doctype html>
 body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }}
 th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }}
-th:first-child, td:first-child {{ text-align: left; }}
+th:first-child, td:first-child, td.text {{ text-align: left; }}
+td.text {{ max-width: 45em; }}
 figure {{ display: inline-block; margin: 1em 2em 1em 0; }}
 </style></head>
 <body>
@@ -199,51 +269,5 @@ def _cell(value) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def plot_images(report: dict, rows: list[dict], predictions: list) -> dict[str, bytes]:
-    """PNG images by file name: the confusion matrix and predicted against self-reported scores."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    images = {}
-    confusion = report["overall"].get("confusion")
-    if confusion:
-        figure, axis = plt.subplots(figsize=(4.2, 3.6))
-        image = axis.imshow(confusion, cmap="Blues")
-        for i, row in enumerate(confusion):
-            for j, value in enumerate(row):
-                axis.text(j, i, str(value), ha="center", va="center",
-                          color="white" if value > max(map(max, confusion)) / 2 else "black")
-        axis.set_xticks(range(3), SENTIMENTS)
-        axis.set_yticks(range(3), SENTIMENTS)
-        axis.set_xlabel("predicted")
-        axis.set_ylabel("true")
-        figure.colorbar(image)
-        figure.tight_layout()
-        images["confusion.png"] = _png(figure)
-    pairs = [(r["score10"], p.score) for r, p in zip(rows, predictions) if r.get("score10") is not None and p.ok]
-    if pairs:
-        true, predicted = np.array(pairs).T
-        figure, axis = plt.subplots(figsize=(4.6, 4.2))
-        jitter = np.random.default_rng(0).uniform(-0.25, 0.25, len(true))
-        axis.scatter(true + jitter, predicted, s=6, alpha=0.35)
-        axis.plot([1, 10], [1, 10], color="grey", linewidth=1)
-        axis.set_xlabel("self-reported score (jittered)")
-        axis.set_ylabel("predicted score")
-        axis.set_xlim(0.5, 10.5)
-        axis.set_ylim(0.5, 10.5)
-        figure.tight_layout()
-        images["scores.png"] = _png(figure)
-    return images
-
-
-def _png(figure) -> bytes:
-    import io
-
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
-    return buffer.getvalue()
+def _label(sentiment: str | None, score: float | None) -> str:
+    return " ".join(part for part in (sentiment, None if score is None else f"{score:g}") if part) or "–"

@@ -1,5 +1,6 @@
-"""The lexical baseline ("lite"): TF-IDF over pymorphy3 lemmas and their bigrams, a logistic-regression
-sentiment classifier and a ridge score regressor.
+"""The lexical baseline ("lite"): TF-IDF over pymorphy3 lemmas and their bigrams (or, to measure what the
+lemmas bring, lower-cased words and theirs), a logistic-regression sentiment classifier and a ridge score
+regressor.
 
 Saved without pickle: the vocabulary in JSON and every array in a ``.npz`` read with ``allow_pickle=False``,
 so loading a model from an untrusted folder runs no code.
@@ -15,7 +16,7 @@ import numpy as np
 
 from .labels import SENTIMENTS
 from .predict import ScorerBase
-from .preprocess import shared_lemmatizer
+from .preprocess import shared_lemmatizer, tokenize
 
 FORMAT = "sentiscore-lite"
 FORMAT_VERSION = 1
@@ -26,8 +27,19 @@ CONFIG_FILE = "lite.json"
 
 def lemma_ngrams(text: str) -> list[str]:
     """Lemmas and lemma bigrams: the features of the lite model."""
-    lemmas = shared_lemmatizer()(text)
-    return lemmas + [f"{a} {b}" for a, b in zip(lemmas, lemmas[1:])]
+    return _with_bigrams(shared_lemmatizer()(text))
+
+
+def word_ngrams(text: str) -> list[str]:
+    """Lower-cased words and their bigrams, for the ablation of lemmatisation."""
+    return _with_bigrams(tokenize(text.lower()))
+
+
+def _with_bigrams(terms: list[str]) -> list[str]:
+    return terms + [f"{a} {b}" for a, b in zip(terms, terms[1:])]
+
+
+FEATURES = {"lemmas": lemma_ngrams, "words": word_ngrams}
 
 
 class LiteModel(ScorerBase):
@@ -35,7 +47,8 @@ class LiteModel(ScorerBase):
 
     def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, sentiment_coef: np.ndarray,
                  sentiment_intercept: np.ndarray, score_coef: np.ndarray, score_intercept: float,
-                 name: str = "sentiscore-lite", version: str = "1.0", metadata: dict | None = None) -> None:
+                 name: str = "sentiscore-lite", version: str = "1.0", metadata: dict | None = None,
+                 features: str = "lemmas") -> None:
         from sklearn.feature_extraction.text import CountVectorizer
 
         self.vocabulary = vocabulary
@@ -46,7 +59,8 @@ class LiteModel(ScorerBase):
         self.score_intercept = float(score_intercept)
         self.name, self.version = name, version
         self.metadata = metadata or {}
-        self._counter = CountVectorizer(analyzer=lemma_ngrams, vocabulary=vocabulary, dtype=np.float32)
+        self.features_kind = features
+        self._counter = CountVectorizer(analyzer=FEATURES[features], vocabulary=vocabulary, dtype=np.float32)
 
     def features(self, texts: Sequence[str]):
         """Sublinear TF times IDF, each row L2-normalised (a sparse matrix)."""
@@ -68,13 +82,16 @@ class LiteModel(ScorerBase):
 
     @classmethod
     def fit(cls, texts: Sequence[str], sentiments: Sequence[str | None], scores: Sequence[float | None], *,
-            max_features: int = 100_000, min_df: int = 2, c: float = 10.0, alpha: float = 1.0) -> LiteModel:
+            max_features: int = 100_000, min_df: int = 2, c: float = 10.0, alpha: float = 1.0,
+            features: str = "lemmas") -> LiteModel:
         """Fit on reviews with partial labels: the classifier sees the rows with a sentiment, the regressor the
-        rows with a score."""
+        rows with a score. ``features``: ``lemmas`` or ``words`` (see ``FEATURES``)."""
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression, Ridge
 
-        vectorizer = TfidfVectorizer(analyzer=lemma_ngrams, sublinear_tf=True, min_df=min_df,
+        if features not in FEATURES:
+            raise ValueError(f"features must be one of {', '.join(FEATURES)}, not {features!r}")
+        vectorizer = TfidfVectorizer(analyzer=FEATURES[features], sublinear_tf=True, min_df=min_df,
                                      max_features=max_features, dtype=np.float32)
         x = vectorizer.fit_transform(texts)
         has_sentiment = np.array([s is not None for s in sentiments])
@@ -95,7 +112,8 @@ class LiteModel(ScorerBase):
         vocabulary = {term: int(i) for term, i in vectorizer.vocabulary_.items()}
         return cls(vocabulary, vectorizer.idf_, coef, intercept, regressor.coef_, regressor.intercept_,
                    metadata={"max_features": max_features, "min_df": min_df, "C": c, "alpha": alpha,
-                             "sentiment_rows": int(has_sentiment.sum()), "score_rows": int(has_score.sum())})
+                             "sentiment_rows": int(has_sentiment.sum()), "score_rows": int(has_score.sum())},
+                   features=features)
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
@@ -108,7 +126,7 @@ class LiteModel(ScorerBase):
                             score_intercept=np.array([self.score_intercept], dtype=np.float32))
         (path / CONFIG_FILE).write_text(json.dumps(
             {"format": FORMAT, "format_version": FORMAT_VERSION, "name": self.name, "version": self.version,
-             "metadata": self.metadata}, ensure_ascii=False, indent=2) + "\n")
+             "features": self.features_kind, "metadata": self.metadata}, ensure_ascii=False, indent=2) + "\n")
 
     @staticmethod
     def is_saved_at(path: str | Path) -> bool:
@@ -124,4 +142,5 @@ class LiteModel(ScorerBase):
         with np.load(path / ARRAYS_FILE, allow_pickle=False) as arrays:
             return cls(json.loads((path / VOCABULARY_FILE).read_text()), arrays["idf"].astype(np.float32),
                        arrays["sentiment_coef"], arrays["sentiment_intercept"], arrays["score_coef"],
-                       float(arrays["score_intercept"][0]), config["name"], config["version"], config["metadata"])
+                       float(arrays["score_intercept"][0]), config["name"], config["version"], config["metadata"],
+                       config.get("features", "lemmas"))
