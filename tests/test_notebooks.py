@@ -7,7 +7,7 @@ import pytest
 
 from sentiscore.data import load_reviews
 from sentiscore.evaluate import evaluate_predictions
-from sentiscore.predict import predict_batch
+from sentiscore.predict import DEFAULT_MODEL, predict_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -36,7 +36,7 @@ def images(outputs: list[dict]) -> int:
 def test_evaluation_notebook_reports_both_models_on_the_example(tmp_path):
     outputs = execute("evaluation.ipynb", tmp_path)
     shown = texts(outputs)
-    assert "sentiscore-e5-ru" in shown and "sentiscore-lite" in shown and "lemmatised text" in shown
+    assert all(name in shown for name in (DEFAULT_MODEL, "sentiscore-e5-ru", "sentiscore-lite", "lemmatised text"))
     # Confusion, scores, errors, reliability and the per-corpus bars are drawn.
     assert images(outputs) >= 5
     rows = [row for row in load_reviews(ROOT / "data" / "example_reviews.csv") if row["score10"] is not None]
@@ -48,6 +48,6 @@ def test_evaluation_notebook_reports_both_models_on_the_example(tmp_path):
 def test_batch_scoring_notebook_scores_every_row_of_the_example(tmp_path):
     outputs = execute("batch_scoring.ipynb", tmp_path)
     shown = texts(outputs)
-    assert "12 rows scored by sentiscore-e5-ru" in shown
+    assert f"12 rows scored by {DEFAULT_MODEL}" in shown
     assert "empty" in shown and "not_russian" in shown  # unscorable rows are kept and flagged
     assert "Тихая гавань" in shown and images(outputs) >= 2

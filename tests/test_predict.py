@@ -14,12 +14,12 @@ GOOD = "Отличный фильм, пересмотрю ещё не раз"
 BAD = "Ужасно скучно и затянуто, зря потратил два часа. Актёры играют отвратительно, сюжет глупый."
 
 
-@pytest.fixture(scope="module", params=["sentiscore-e5-ru", "sentiscore-lite"])
+@pytest.fixture(scope="module", params=["sentiscore-e5-lite", "sentiscore-e5-ru", "sentiscore-lite"])
 def model(request):
     return load_model(request.param)
 
 
-def test_default_is_the_transformer():
+def test_default_is_the_encoder_and_lite_ensemble():
     assert resolve_model_path(None).name == DEFAULT_MODEL
     assert load_model().name == DEFAULT_MODEL
 

@@ -288,7 +288,7 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
 
 
 def _model_config(path: Path) -> str:
-    for name in ("sentiscore.json", "lite.json"):
+    for name in ("sentiscore.json", "lite.json", "ensemble.json"):
         if (path / name).is_file():
             return (path / name).read_text()
     raise FileNotFoundError(f"{path} holds no sentiscore model")

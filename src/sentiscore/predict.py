@@ -14,7 +14,7 @@ from .labels import SENTIMENTS
 from .preprocess import MAX_CHARS, SCORABLE, check_text, normalize
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_MODEL = "sentiscore-e5-ru"
+DEFAULT_MODEL = "sentiscore-e5-lite"
 LITE_MODEL = "sentiscore-lite"
 
 
@@ -107,14 +107,21 @@ def resolve_model_path(model: str | Path | None) -> Path:
     raise FileNotFoundError(f"no model {str(model)!r}: give a folder or one of the shipped models {shipped}")
 
 
-@lru_cache(maxsize=4)
 def load_model(model: str | Path | None = None, device: str = "auto", precision: str = "auto") -> Scorer:
-    """Load a shipped or saved model once per process (later calls reuse it)."""
+    """Load a shipped or saved model once per process: later calls for the same folder, device and precision
+    (however the model was named) reuse it, so an ensemble shares its members with direct users of them."""
+    return _load_once(resolve_model_path(model).resolve(), device, precision)
+
+
+@lru_cache(maxsize=8)
+def _load_once(path: Path, device: str, precision: str) -> Scorer:
+    from .ensemble import Ensemble
     from .lite import LiteModel
 
-    path = resolve_model_path(model)
     if LiteModel.is_saved_at(path):
         return LiteModel.load(path)
+    if Ensemble.is_saved_at(path):
+        return Ensemble.load(path, device, precision)
     from .inference import TransformerScorer
 
     return TransformerScorer.load(path, device=device, precision=precision)

@@ -1,0 +1,73 @@
+"""Several saved models read together: their sentiment probabilities averaged, the score from one of them.
+
+The fine-tuned encoder and the lexical model err on different reviews: the encoder on short social posts, game
+and app comments, the lexical model on long film reviews. Averaging their sentiment probabilities with equal
+weights (not tuned) was better than either alone on the dev split and on every held-out corpus
+(models/README.md); the score stays the encoder's, whose distribution also gives the interval.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .predict import Scorer, ScorerBase
+
+FORMAT = "sentiscore-ensemble"
+FORMAT_VERSION = 1
+CONFIG_FILE = "ensemble.json"
+
+
+class Ensemble(ScorerBase):
+    """Members' sentiment probabilities averaged with ``weights``; score and interval from ``members[score_from]``."""
+
+    def __init__(self, members: Sequence[Scorer], weights: Sequence[float] | None = None, score_from: int = 0,
+                 name: str = "sentiscore-ensemble", version: str = "1.0") -> None:
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        weights = np.full(len(members), 1.0 / len(members)) if weights is None else np.asarray(weights, float)
+        if len(weights) != len(members) or (weights < 0).any() or weights.sum() <= 0:
+            raise ValueError(f"need one non-negative weight per member, got {list(weights)}")
+        self.members = list(members)
+        self.weights = weights / weights.sum()
+        self.score_from = score_from
+        self.name, self.version = name, version
+
+    def prepare(self, texts: Sequence[str]) -> list[object]:
+        return [member.prepare(texts) for member in self.members]
+
+    def run(self, prepared: list[object]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        outputs = [member.run(part) for member, part in zip(self.members, prepared)]
+        probabilities = sum(w * np.asarray(p, dtype=np.float32) for w, (p, _, _) in zip(self.weights, outputs))
+        _, scores, intervals = outputs[self.score_from]
+        return probabilities.astype(np.float32), scores, intervals
+
+    @staticmethod
+    def is_saved_at(path: str | Path) -> bool:
+        return (Path(path) / CONFIG_FILE).is_file()
+
+    def save(self, path: str | Path, member_names: Sequence[str]) -> None:
+        """The ensemble's recipe: its members by shipped name or folder, which are saved on their own."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / CONFIG_FILE).write_text(json.dumps(
+            {"format": FORMAT, "format_version": FORMAT_VERSION, "name": self.name, "version": self.version,
+             "members": list(member_names), "weights": self.weights.tolist(), "score_from": self.score_from},
+            indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto", precision: str = "auto") -> Ensemble:
+        from .predict import load_model
+
+        path = Path(path)
+        config = json.loads((path / CONFIG_FILE).read_text())
+        if config.get("format") != FORMAT or config.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path} holds {config.get('format')} v{config.get('format_version')}, "
+                             f"not {FORMAT} v{FORMAT_VERSION}")
+        # A member named by a relative folder is found next to the ensemble, a shipped one by its name.
+        members = [load_model(str(path / m) if (path / m).is_dir() else m, device, precision)
+                   for m in config["members"]]
+        return cls(members, config["weights"], config["score_from"], config["name"], config["version"])
