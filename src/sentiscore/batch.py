@@ -288,7 +288,9 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
 
 
 def _model_config(path: Path) -> str:
-    for name in ("sentiscore.json", "lite.json", "ensemble.json"):
+    from . import ensemble, lite, model
+
+    for name in (model.CONFIG_FILE, lite.CONFIG_FILE, ensemble.CONFIG_FILE):
         if (path / name).is_file():
             return (path / name).read_text()
     raise FileNotFoundError(f"{path} holds no sentiscore model")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .predict import Scorer, ScorerBase
+from .predict import Scorer, ScorerBase, load_model
 
 FORMAT = "sentiscore-ensemble"
 FORMAT_VERSION = 1
@@ -59,8 +59,6 @@ class Ensemble(ScorerBase):
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", precision: str = "auto") -> Ensemble:
-        from .predict import load_model
-
         path = Path(path)
         config = json.loads((path / CONFIG_FILE).read_text())
         if config.get("format") != FORMAT or config.get("format_version") != FORMAT_VERSION:
