@@ -35,7 +35,7 @@ def test_sentiment_is_the_weighted_mean_and_the_score_the_encoders(members):
 def test_shipped_ensemble_loads_its_members_by_name(members):
     shipped = load_model("sentiscore-e5-lite")
     assert isinstance(shipped, Ensemble) and shipped.members == list(members)
-    assert shipped.weights.tolist() == [0.5, 0.5]
+    assert shipped.weights.tolist() == [0.5, 0.5] and 0 < shipped.temperature < 1
     predictions = predict_batch([*REVIEWS, ""], shipped)
     assert [p.sentiment for p in predictions[:2]] == ["positive", "negative"] and predictions[-1].status == "empty"
 
@@ -57,3 +57,18 @@ def test_weights_are_checked(members):
         Ensemble(members, weights=[1.0])
     with pytest.raises(ValueError, match="weight"):
         Ensemble(members, weights=[1.0, -1.0])
+
+
+def test_temperature_sharpens_the_average_without_changing_the_winner(members, tmp_path):
+    average = Ensemble(members).score_texts(REVIEWS)[0]
+    sharpened = Ensemble(members, temperature=0.5)
+    probabilities = sharpened.score_texts(REVIEWS)[0]
+    np.testing.assert_array_equal(probabilities.argmax(1), average.argmax(1))
+    assert (probabilities.max(1) >= average.max(1) - 1e-6).all() and (probabilities.max(1) > average.max(1)).any()
+    np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
+    sharpened.save(tmp_path / "sharp", ["sentiscore-e5-ru", "sentiscore-lite"])
+    loaded = load_model(tmp_path / "sharp")
+    assert loaded.temperature == 0.5
+    np.testing.assert_allclose(loaded.score_texts(REVIEWS)[0], probabilities, atol=1e-6)
+    with pytest.raises(ValueError, match="temperature"):
+        Ensemble(members, temperature=0.0)
