@@ -7,8 +7,10 @@ sentiscore: `sentiscore score` on a CSV of the same reviews (reads whole reviews
             batches of windows, the next chunk tokenised while the model runs, bf16 where the processor has it),
             end to end with the I/O.
 
-Run: python benchmarks/throughput.py [--reviews 200] [--device cpu|cuda] [--model sentiscore-e5-ru]
-Reviews: the documented dev split of ../shared/data (ratings stripped), or the bundled example repeated.
+Run: python benchmarks/throughput.py [--reviews 200] [--device cpu|cuda] [--model sentiscore-e5-ru] [--texts FILE]
+Reviews: the documented dev split of ../shared/data (ratings stripped), or the ``text`` column of ``--texts`` (a
+CSV or Parquet file, e.g. the dev texts scripts/prepare_training.py carries to a GPU machine), or the bundled
+example; repeated when fewer than ``--reviews``.
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ from pathlib import Path
 import pandas as pd
 
 
-def reviews(count: int, data_dir: Path) -> list[str]:
+def reviews(count: int, data_dir: Path, source: Path | None = None) -> list[str]:
     from sentiscore.data import dev_split
 
-    if (data_dir / "kinopoisk_itsecd_labs.jsonl.gz").exists():
-        return [row["text"] for row in dev_split(data_dir)][:count]
-    texts = pd.read_csv("data/example_reviews.csv")["text"].dropna().tolist()
+    if source is not None:
+        table = pd.read_parquet(source) if source.suffix == ".parquet" else pd.read_csv(source)
+        texts = table["text"].dropna().tolist()
+    elif (data_dir / "kinopoisk_itsecd_labs.jsonl.gz").exists():
+        texts = [row["text"] for row in dev_split(data_dir)]
+    else:
+        texts = pd.read_csv("data/example_reviews.csv")["text"].dropna().tolist()
     return (texts * (count // len(texts) + 1))[:count]
 
 
@@ -73,10 +79,11 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--model", default="sentiscore-e5-ru")
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--texts", type=Path, help="a CSV or Parquet file with a text column to read instead")
     parser.add_argument("--only", choices=["plain", "sentiscore"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only:
-        texts = reviews(args.reviews, args.data_dir)
+        texts = reviews(args.reviews, args.data_dir, args.texts)
         seconds = (run_plain if args.only == "plain" else run_sentiscore)(texts, args.model, args.device)
         print(json.dumps({"reviews": len(texts), "seconds": seconds,
                           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -84,7 +91,8 @@ def main() -> None:
     results = {}
     for way in ("plain", "sentiscore"):
         done = subprocess.run([sys.executable, __file__, "--only", way, "--reviews", str(args.reviews), "--device",
-                               args.device, "--model", args.model, "--data-dir", str(args.data_dir)],
+                               args.device, "--model", args.model, "--data-dir", str(args.data_dir),
+                               *(["--texts", str(args.texts)] if args.texts else [])],
                               capture_output=True, text=True, check=True)
         results[way] = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"{args.model} on {args.device}, {results['plain']['reviews']} reviews")

@@ -1,7 +1,8 @@
 """Build the pruned offline base and tokenise every shared corpus once, for a training run elsewhere.
 
 Writes (defaults): artifacts/base/ (the BertModel folder), .carry/base_q4.npz (the same model still 4-bit,
-16 MB, to move to a GPU machine), .carry/tokenizer.json and .carry/corpora.npz (token ids and labels).
+16 MB, to move to a GPU machine), .carry/tokenizer.json, .carry/corpora.npz (token ids and labels) and
+.carry/dev_texts.parquet (the dev reviews' texts, for benchmarks/throughput.py there).
 Run: python scripts/prepare_training.py [--data-dir ../shared/data] [--max-pieces 12000]
 """
 
@@ -11,6 +12,8 @@ import argparse
 import json
 import shutil
 from pathlib import Path
+
+import pandas as pd
 
 from sentiscore.base import build_pruned_base
 from sentiscore.data import CORPORA, in_holdout, load_rows
@@ -37,6 +40,8 @@ def main() -> None:
     shutil.copy(Path(args.base) / "tokenizer.json", carry / "tokenizer.json")
     corpus = TokenizedCorpus.from_rows(rows, model)
     corpus.save(carry / "corpora.npz")
+    dev_texts = [row["text"] for row, h in zip(rows, held_out) if h and row["source"] == "kinopoisk"]
+    pd.DataFrame({"text": dev_texts}).to_parquet(carry / "dev_texts.parquet", index=False)
     summary["reviews"] = len(corpus)
     summary["tokens"] = int(len(corpus.ids))
     print(json.dumps(summary, indent=2))
