@@ -86,6 +86,20 @@ def test_save_load_round_trip_gives_identical_predictions(tiny_model, tmp_path):
     assert ModelConfig.load(tmp_path / "model" / "sentiscore.json").window == 34
 
 
+def test_interval_is_built_from_the_fitted_mass(tiny_model, tmp_path):
+    texts = ["Отличный фильм, пересмотрю ещё не раз", "Скучно и затянуто, зря потратил два часа."]
+    scorer = TransformerScorer(tiny_model, torch.device("cpu"))
+    _, distribution = infer_ids(tiny_model, scorer.prepare(texts), torch.device("cpu"))
+    assert not np.array_equal(score_interval(distribution, 0.3), score_interval(distribution, 0.8))
+    tiny_model.config.interval_mass = 0.3
+    np.testing.assert_array_equal(scorer.score_texts(texts)[2],
+                                  np.stack(score_interval(distribution, 0.3), axis=1))
+    tiny_model.config.save(tmp_path / "with_mass.json")
+    assert ModelConfig.load(tmp_path / "with_mass.json").interval_mass == 0.3
+    (tmp_path / "older.json").write_text('{"name": "older", "interval": 0.9}')
+    assert ModelConfig.load(tmp_path / "older.json").interval_mass == 0.9
+
+
 def test_head_save_load(tmp_path):
     head = Head(8, 3)
     head.save(tmp_path / "h.safetensors")

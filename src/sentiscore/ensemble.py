@@ -4,7 +4,7 @@ The fine-tuned encoder and the lexical model err on different reviews. Averaging
 with equal weights (not tuned) was better than either alone on the dev split and on five of seven held-out
 corpora (models/README.md); the score stays the encoder's, whose distribution also gives the interval.
 Averaging blunts the probabilities (the average of a confident and a hesitant member is hesitant), so the average
-is sharpened by a temperature fitted on held-out reviews of other domains (scripts/calibrate_ensemble.py).
+is sharpened by a temperature fitted on held-out reviews of other domains (scripts/calibrate.py).
 """
 
 from __future__ import annotations

@@ -117,5 +117,5 @@ class TransformerScorer(ScorerBase):
         with tqdm(desc=self.name, unit="window", disable=len(ids) < PROGRESS_FROM) as bar:
             sentiment, distribution = infer_ids(self.model, ids, self.device, self.batch_tokens, bar,
                                                    self.precision)
-        low, high = score_interval(distribution, self.model.config.interval)
+        low, high = score_interval(distribution, self.model.config.interval_mass)
         return sentiment, median_score(distribution), np.stack([low, high], axis=1)

@@ -27,14 +27,24 @@ class ModelConfig:
     """What a saved model needs besides its weights to read text: ``window`` is the reading window (special
     tokens included), which may be shorter than the one it trained on (``training["window"]``): the shipped encoder
     trained on 512 tokens reads 256-token windows, as good on dev and 1.24x faster on a CPU
-    (benchmarks/windows.py)."""
+    (benchmarks/windows.py).
+
+    ``interval`` is the share of self-reported scores the score interval should hold; ``interval_mass`` the
+    central probability mass of the predicted distribution taken to build it. An interval of whole bins holds
+    more than its mass, so the mass is fitted on held-out reviews (scripts/calibrate.py); unset, it is
+    ``interval``."""
 
     name: str = "sentiscore"
     version: str = "0"
     window: int = 512
     max_windows: int | None = None
     interval: float = 0.8
+    interval_mass: float | None = None
     training: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.interval_mass is None:
+            self.interval_mass = self.interval
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n")
