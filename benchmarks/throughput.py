@@ -28,11 +28,11 @@ import pandas as pd
 
 
 def reviews(count: int, data_dir: Path, source: Path | None = None) -> list[str]:
+    from sentiscore.batch import read_chunks
     from sentiscore.data import dev_split
 
     if source is not None:
-        table = pd.read_parquet(source) if source.suffix == ".parquet" else pd.read_csv(source)
-        texts = table["text"].dropna().tolist()
+        texts = [text for frame, _ in read_chunks(source, 100_000) for text in frame["text"].dropna()]
     elif (data_dir / "kinopoisk_itsecd_labs.jsonl.gz").exists():
         texts = [row["text"] for row in dev_split(data_dir)]
     else:

@@ -22,22 +22,23 @@ from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize_scalar
+from sklearn.metrics import log_loss as sklearn_log_loss
 
 from sentiscore.data import CORPORA, load_rows
-from sentiscore.ensemble import CONFIG_FILE, Ensemble, with_temperature
+from sentiscore.ensemble import CONFIG_FILE, Ensemble, member_path, with_temperature
 from sentiscore.evaluate import calibration, score_metrics
 from sentiscore.inference import TransformerScorer, infer_ids
 from sentiscore.labels import SENTIMENTS
 from sentiscore.model import CONFIG_FILE as MODEL_CONFIG_FILE
 from sentiscore.model import median_score, score_interval
-from sentiscore.predict import load_model, prepare_batch, resolve_model_path
+from sentiscore.predict import load_model, prepare_batch
 
 UNSEEN_BY_BOTH = [name for name in CORPORA if name not in ("kinopoisk", "livelib")]
 MASSES = np.round(np.arange(0.30, 0.96, 0.01), 2)
 
 
 def log_loss(true: np.ndarray, probabilities: np.ndarray) -> float:
-    return float(-np.log(np.clip(probabilities[np.arange(len(true)), true], 1e-12, 1.0)).mean())
+    return float(sklearn_log_loss(true, probabilities, labels=range(len(SENTIMENTS))))
 
 
 def fit_temperature(true: np.ndarray, probabilities: np.ndarray) -> float:
@@ -84,11 +85,9 @@ def main() -> None:
     print(f"{len(rows):,} held-out reviews of {', '.join(UNSEEN_BY_BOTH)}")
 
     labelled = np.array([row["sentiment"] is not None for row in rows])
-    true_sentiment = np.array([SENTIMENTS.index(row["sentiment"]) for row in rows if row["sentiment"]])
-    ensemble.temperature = 1.0
-    average = ensemble.combine([p[labelled] for p in probabilities])
+    true_sentiment = np.array([SENTIMENTS.index(row["sentiment"]) for row in rows if row["sentiment"] is not None])
     print(f"sentiment, {labelled.sum():,} labelled reviews:")
-    temperature = fit_temperature(true_sentiment, average)
+    temperature = fit_temperature(true_sentiment, ensemble.average([p[labelled] for p in probabilities]))
 
     scored = np.array([row["score10"] is not None for row in rows])
     encoder = ensemble.members[ensemble.score_from].model
@@ -101,8 +100,7 @@ def main() -> None:
     config = json.loads(ensemble_config.read_text())
     config["temperature"] = temperature
     ensemble_config.write_text(json.dumps(config, indent=2) + "\n")
-    member = config["members"][ensemble.score_from]
-    encoder_folder = args.ensemble / member if (args.ensemble / member).is_dir() else resolve_model_path(member)
+    encoder_folder = member_path(args.ensemble, config["members"][ensemble.score_from])
     encoder.config.interval_mass = mass
     encoder.config.save(encoder_folder / MODEL_CONFIG_FILE)
     print(f"saved the temperature into {ensemble_config} and the interval mass into {encoder_folder}")

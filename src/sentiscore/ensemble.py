@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .predict import Scorer, ScorerBase, load_model
+from .predict import Scorer, ScorerBase, load_model, resolve_model_path
 
 FORMAT = "sentiscore-ensemble"
 FORMAT_VERSION = 1
@@ -28,6 +28,12 @@ def with_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarra
     logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
     exp = np.exp(logits - logits.max(axis=1, keepdims=True))
     return exp / exp.sum(axis=1, keepdims=True)
+
+
+def member_path(ensemble: str | Path, member: str) -> Path:
+    """Where a member of a saved ensemble lives: a folder inside the ensemble's, or a shipped model by name."""
+    inside = Path(ensemble) / member
+    return inside if inside.is_dir() else resolve_model_path(member)
 
 
 class Ensemble(ScorerBase):
@@ -59,8 +65,11 @@ class Ensemble(ScorerBase):
 
     def combine(self, member_probabilities: Sequence[np.ndarray]) -> np.ndarray:
         """The ensemble's sentiment probabilities from its members', in the members' order."""
-        average = sum(w * np.asarray(p, dtype=np.float64) for w, p in zip(self.weights, member_probabilities))
-        return with_temperature(average, self.temperature)
+        return with_temperature(self.average(member_probabilities), self.temperature)
+
+    def average(self, member_probabilities: Sequence[np.ndarray]) -> np.ndarray:
+        """The members' probabilities averaged with the ensemble's weights, before the temperature."""
+        return sum(w * np.asarray(p, dtype=np.float64) for w, p in zip(self.weights, member_probabilities))
 
     @staticmethod
     def is_saved_at(path: str | Path) -> bool:
@@ -83,8 +92,6 @@ class Ensemble(ScorerBase):
         if config.get("format") != FORMAT or config.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{path} holds {config.get('format')} v{config.get('format_version')}, "
                              f"not {FORMAT} v{FORMAT_VERSION}")
-        # A member named by a relative folder is found next to the ensemble, a shipped one by its name.
-        members = [load_model(str(path / m) if (path / m).is_dir() else m, device, precision)
-                   for m in config["members"]]
+        members = [load_model(member_path(path, m), device, precision) for m in config["members"]]
         return cls(members, config["weights"], config["score_from"], config["name"], config["version"],
                    config.get("temperature", 1.0))
