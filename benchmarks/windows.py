@@ -3,7 +3,7 @@
 
 The encoder was trained on 512-token windows; shorter windows run faster on a CPU because its attention kernel is
 far slower per operation than its matrix products (37 % of a 512-token forward pass in bf16 with 18 % of the
-arithmetic). This measures what that speed costs before any default changes.
+arithmetic: benchmarks/attention_share.py). This measures what that speed costs before any default changes.
 
 Run: python benchmarks/windows.py [--reviews 1311] [--model sentiscore-e5-ru] [--data-dir ../shared/data]
 """
