@@ -115,16 +115,40 @@ def test_a_killed_job_resumes_without_lost_or_repeated_rows(tmp_path):
     pd.testing.assert_frame_equal(scored, pd.read_csv(fresh, dtype=str, keep_default_na=False))
 
 
+def score_command(source: Path, output: Path, model: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sentiscore.cli", "score", str(source), "-o", str(output),
+                           "--model", model, *extra],
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, capture_output=True, text=True)
+
+
 def test_log_lines_when_not_a_terminal(tmp_path):
     source = tmp_path / "reviews.csv"
     reviews_frame(30).to_csv(source, index=False)
-    done = subprocess.run([sys.executable, "-m", "sentiscore.cli", "score", str(source), "-o",
-                           str(tmp_path / "o.parquet"), "--model", "sentiscore-lite"],
-                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, capture_output=True, text=True)
+    done = score_command(source, tmp_path / "o.parquet", "sentiscore-lite")
     assert done.returncode == 0
     assert "rows/s" in done.stderr and "30 rows scored" in done.stderr and "\r" not in done.stderr
-    quiet = subprocess.run([sys.executable, "-m", "sentiscore.cli", "score", str(source), "-o",
-                            str(tmp_path / "q.parquet"), "--model", "sentiscore-lite", "--quiet"],
-                           env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, capture_output=True, text=True)
+    quiet = score_command(source, tmp_path / "q.parquet", "sentiscore-lite", "--quiet")
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert Path(tmp_path / "q.parquet").exists()
+
+
+def test_a_transformer_model_shows_no_bar_of_its_own_in_file_scoring(tiny_base, tmp_path, capsys):
+    from sentiscore.inference import PROGRESS_FROM
+    from sentiscore.model import ModelConfig, ReviewModel
+    from sentiscore.predict import predict_batch
+
+    model = tmp_path / "tiny"
+    ReviewModel.from_base(tiny_base, ModelConfig(name="tiny", window=34)).save(model)
+    frame = reviews_frame(PROGRESS_FROM + 44)
+    source = tmp_path / "reviews.csv"
+    frame.to_csv(source, index=False)
+
+    quiet = score_command(source, tmp_path / "q.csv", str(model), "--quiet", "--batch-size", "1000")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    logged = score_command(source, tmp_path / "o.csv", str(model), "--batch-size", "1000")
+    assert logged.returncode == 0 and "window" not in logged.stderr and "\r" not in logged.stderr
+    assert "rows scored" in logged.stderr
+
+    predict_batch(frame["text"].tolist(), str(model))
+    assert "window" in capsys.readouterr().err

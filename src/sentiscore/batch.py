@@ -90,7 +90,7 @@ def guess_text_column(columns: list[str]) -> str:
 
 def add_predictions(frame: pd.DataFrame, scorer: Scorer, batch: PreparedBatch) -> pd.DataFrame:
     """The frame with the prediction columns added; every row kept, unscorable ones flagged in ``status``."""
-    predictions = predictions_from(scorer, batch)
+    predictions = predictions_from(scorer, batch, progress=False)
     out = frame.copy()
     out["sentiment"] = [p.sentiment for p in predictions]
     out["score"] = [p.score for p in predictions]

@@ -58,8 +58,8 @@ class Ensemble(ScorerBase):
     def prepare(self, texts: Sequence[str]) -> list[object]:
         return [member.prepare(texts) for member in self.members]
 
-    def run(self, prepared: list[object]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        outputs = [member.run(part) for member, part in zip(self.members, prepared)]
+    def run(self, prepared: list[object], progress: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        outputs = [member.run(part, progress) for member, part in zip(self.members, prepared)]
         _, scores, intervals = outputs[self.score_from]
         return self.combine([p for p, _, _ in outputs]).astype(np.float32), scores, intervals
 

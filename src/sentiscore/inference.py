@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from .predict import ScorerBase
 
 PROGRESS_FROM = 256
 """Scoring at least this many texts at once shows a progress bar."""
+
+LOG_EVERY = 30.0
+"""Seconds between the progress bar's lines where it cannot redraw itself (a log file, CI)."""
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -111,10 +115,13 @@ class TransformerScorer(ScorerBase):
     def prepare(self, texts: Sequence[str]) -> list[list[int]]:
         return self.model.encode_text(list(texts))
 
-    def run(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def run(self, ids: list[list[int]], progress: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from tqdm.auto import tqdm
+        from tqdm.notebook import tqdm as notebook_tqdm
 
-        with tqdm(desc=self.name, unit="window", disable=len(ids) < PROGRESS_FROM) as bar:
+        redraws = sys.stderr.isatty() or issubclass(tqdm, notebook_tqdm)
+        with tqdm(desc=self.name, unit="window", disable=not progress or len(ids) < PROGRESS_FROM,
+                  mininterval=0.1 if redraws else LOG_EVERY) as bar:
             sentiment, distribution = infer_ids(self.model, ids, self.device, self.batch_tokens, bar,
                                                    self.precision)
         low, high = score_interval(distribution, self.model.config.interval_mass)

@@ -73,7 +73,8 @@ class LiteModel(ScorerBase):
     def prepare(self, texts: Sequence[str]):
         return self.features(texts)
 
-    def run(self, x) -> tuple[np.ndarray, np.ndarray, None]:
+    def run(self, x, progress: bool = True) -> tuple[np.ndarray, np.ndarray, None]:
+        """Fast enough to need no progress bar."""
         logits = x @ self.sentiment_coef.T + self.sentiment_intercept
         logits = np.asarray(logits - logits.max(1, keepdims=True))
         probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)

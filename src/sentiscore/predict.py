@@ -48,8 +48,9 @@ class Scorer(Protocol):
         """The model's input for ``texts``: CPU work that may run in another thread."""
         ...
 
-    def run(self, prepared: object) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Sentiment probabilities [n, 3], scores [n], and score intervals [n, 2] or None."""
+    def run(self, prepared: object, progress: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Sentiment probabilities [n, 3], scores [n], and score intervals [n, 2] or None; ``progress=False``
+        keeps a slow model from showing a bar of its own (file scoring has one for the whole job)."""
         ...
 
 
@@ -78,14 +79,15 @@ def prepare_batch(scorer: Scorer, texts: Sequence[object]) -> PreparedBatch:
     return PreparedBatch(texts, statuses, ready, model_input)
 
 
-def predictions_from(scorer: Scorer, texts: Sequence[object] | PreparedBatch) -> list[Prediction]:
+def predictions_from(scorer: Scorer, texts: Sequence[object] | PreparedBatch,
+                     progress: bool = True) -> list[Prediction]:
     """Check every value, score the scorable ones in one call, and flag the rest; one Prediction per input."""
     batch = texts if isinstance(texts, PreparedBatch) else prepare_batch(scorer, texts)
     statuses, ready = batch.statuses, batch.ready
     results: list[Prediction] = [Prediction(None, None, status=status) for status in statuses]
     if not ready:
         return results
-    probabilities, scores, intervals = scorer.run(batch.model_input)
+    probabilities, scores, intervals = scorer.run(batch.model_input, progress)
     for row, index in enumerate(ready):
         probs = {label: float(p) for label, p in zip(SENTIMENTS, probabilities[row])}
         interval = None if intervals is None else (float(intervals[row, 0]), float(intervals[row, 1]))
