@@ -2,9 +2,10 @@
 windows, batching, the heads, building the output and writing it sustain when the encoder's forward pass costs
 nothing. That is the ceiling a GPU runs into: file scoring cannot go faster than this, whatever the accelerator.
 
-Prints the time per review of each step, then whole `score_file` runs with the stub encoder.
+Prints the time per review of each step, then whole `score_file` runs with the stub encoder, the next chunks
+prepared by a thread (workers 0) or by forked worker processes.
 
-Run: python benchmarks/cpu_side.py [--reviews 4000] [--model sentiscore-e5-ru] [--texts FILE]
+Run: python benchmarks/cpu_side.py [--reviews 4000] [--model sentiscore-e5-ru] [--texts FILE] [--workers 0 2 4]
 Reviews: as in benchmarks/throughput.py (the dev split, ``--texts``, or the bundled example), repeated as needed.
 """
 
@@ -48,6 +49,7 @@ def main() -> None:
     parser.add_argument("--model", default="sentiscore-e5-ru")
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     parser.add_argument("--texts", type=Path, help="a CSV or Parquet file with a text column to read instead")
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     texts = reviews(args.reviews, args.data_dir, args.texts)
     scorer = load_model(args.model, "cpu")
@@ -67,11 +69,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "reviews.csv"
         pd.DataFrame({"text": texts}).to_csv(source, index=False)
-        for output in ("scored.csv", "scored.parquet"):
-            started = time.perf_counter()
-            score_file(source, Path(folder) / output, model=scorer, progress=False)
-            seconds = time.perf_counter() - started
-            print(f"score_file to {output:<15} {len(texts) / seconds:8.0f} reviews/s")
+        for workers in args.workers:
+            for output in ("scored.csv", "scored.parquet"):
+                started = time.perf_counter()
+                score_file(source, Path(folder) / f"{workers}-{output}", model=scorer, progress=False, workers=workers)
+                seconds = time.perf_counter() - started
+                print(f"score_file to {output:<15} workers {workers}: {len(texts) / seconds:8.0f} reviews/s")
 
 
 if __name__ == "__main__":

@@ -132,13 +132,20 @@ def test_log_lines_when_not_a_terminal(tmp_path):
     assert Path(tmp_path / "q.parquet").exists()
 
 
-def test_a_transformer_model_shows_no_bar_of_its_own_in_file_scoring(tiny_base, tmp_path, capsys):
-    from sentiscore.inference import PROGRESS_FROM
+@pytest.fixture(scope="module")
+def tiny_transformer(tiny_base, tmp_path_factory) -> Path:
     from sentiscore.model import ModelConfig, ReviewModel
+
+    folder = tmp_path_factory.mktemp("tiny_transformer")
+    ReviewModel.from_base(tiny_base, ModelConfig(name="tiny", window=34)).save(folder)
+    return folder
+
+
+def test_a_transformer_model_shows_no_bar_of_its_own_in_file_scoring(tiny_transformer, tmp_path, capsys):
+    from sentiscore.inference import PROGRESS_FROM
     from sentiscore.predict import predict_batch
 
-    model = tmp_path / "tiny"
-    ReviewModel.from_base(tiny_base, ModelConfig(name="tiny", window=34)).save(model)
+    model = tiny_transformer
     frame = reviews_frame(PROGRESS_FROM + 44)
     source = tmp_path / "reviews.csv"
     frame.to_csv(source, index=False)
@@ -152,3 +159,19 @@ def test_a_transformer_model_shows_no_bar_of_its_own_in_file_scoring(tiny_base, 
 
     predict_batch(frame["text"].tolist(), str(model))
     assert "window" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", ["sentiscore-lite", "tiny"])
+def test_worker_processes_give_the_same_rows_as_a_thread(model, tiny_transformer, tmp_path, capfd):
+    from sentiscore.predict import predict_batch
+
+    model = str(tiny_transformer) if model == "tiny" else model
+    source = tmp_path / "reviews.csv"
+    reviews_frame(700).to_csv(source, index=False)
+    predict_batch(["Хороший фильм"] * 300, model)  # the tokenizer's threads used before the workers fork
+    capfd.readouterr()
+    in_thread = score_file(source, tmp_path / "thread.csv", model=model, chunk_rows=100, progress=False, workers=0)
+    forked = score_file(source, tmp_path / "forked.csv", model=model, chunk_rows=100, progress=False, workers=3)
+    assert in_thread.rows == forked.rows == 700
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "thread.csv"), pd.read_csv(tmp_path / "forked.csv"))
+    assert capfd.readouterr().err == ""

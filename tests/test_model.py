@@ -39,7 +39,7 @@ def test_long_text_is_read_whole(tiny_model):
     tiny_model.eval()
     head = tiny_model.encode_text(["Начало длинного отзыва. " * 60])[0]
     endings = [tiny_model.encode_text([ending])[0] for ending in ("Прекрасно!", "Ужасно!")]
-    sentiment, _ = infer_ids(tiny_model, [head + endings[0], head + endings[1]], torch.device("cpu"))
+    sentiment, _ = infer_ids(tiny_model, [np.concatenate([head, ending]) for ending in endings], torch.device("cpu"))
     assert len(head) > 5 * tiny_model.content_size
     assert not np.allclose(sentiment[0], sentiment[1])
 

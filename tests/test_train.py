@@ -15,7 +15,7 @@ def test_tokenized_corpus_round_trip(corpus_dir, tiny_base, tmp_path):
     rows = load_rows(["kinopoisk"], corpus_dir)
     corpus = TokenizedCorpus.from_rows(rows, model)
     assert len(corpus) == len(rows) and corpus.ids.dtype == np.uint16
-    assert list(corpus.tokens(0)) == model.encode_text([rows[0]["text"]])[0]
+    assert corpus.tokens(0).tolist() == model.encode_text([rows[0]["text"]])[0].tolist()
     corpus.save(tmp_path / "c.npz")
     loaded = TokenizedCorpus.load(tmp_path / "c.npz")
     assert np.array_equal(loaded.ids, corpus.ids) and np.array_equal(loaded.score, corpus.score, equal_nan=True)

@@ -5,7 +5,8 @@ The input is streamed in chunks of ``chunk_rows`` rows; chunk *k* becomes the sh
 written to a temporary name and renamed, so a shard on disk is always whole. A rerun of the same job skips the
 shards already there: a killed job resumes where it stopped, with no row lost or written twice. With an output
 file (``scored.csv``) the shards are merged into it at the end; with an output folder they are the output.
-While the model scores one chunk, a thread reads and prepares (checks, tokenises) the next.
+While the model scores one chunk, the next are prepared (checked, normalised, tokenised): by a thread, or on a
+GPU by forked worker processes, since that work holds Python's lock and one thread cannot keep a GPU busy.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from __future__ import annotations
 import glob
 import gzip
 import json
+import multiprocessing
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,30 +167,65 @@ class ChunkScorer:
     def __init__(self, model: str | Path | Scorer | None = None, device: str = "auto") -> None:
         self.scorer = as_scorer(model, device)
 
-    def prepare(self, frame: pd.DataFrame, text_column: str) -> PreparedBatch:
-        return prepare_batch(self.scorer, frame[text_column].tolist())
+    def prepare_texts(self, texts: list[object]) -> PreparedBatch:
+        return prepare_batch(self.scorer, texts)
 
     def finish(self, frame: pd.DataFrame, batch: PreparedBatch, id_column: str | None) -> pd.DataFrame:
         return add_predictions(frame[[id_column]] if id_column else frame, self.scorer, batch)
 
     def __call__(self, frame: pd.DataFrame, text_column: str = "text", id_column: str | None = None) -> pd.DataFrame:
-        return self.finish(frame, self.prepare(frame, text_column), id_column)
+        return self.finish(frame, self.prepare_texts(frame[text_column].tolist()), id_column)
 
 
-def scored_locally(chunks: Iterator[Chunk], scorer: ChunkScorer) -> Iterator[tuple[Chunk, pd.DataFrame | None]]:
-    """Chunks scored in this process, in order; a thread reads and prepares the next chunk meanwhile."""
-
-    def prepared() -> Iterator[tuple[Chunk, PreparedBatch | None]]:
+def scored_locally(chunks: Iterator[Chunk], scorer: ChunkScorer,
+                   workers: int = 0) -> Iterator[tuple[Chunk, pd.DataFrame | None]]:
+    """Chunks scored in this process, in order, while the next ones are prepared: by one thread, or by
+    ``workers`` forked processes (where the platform can fork), each holding a copy of the model's CPU half."""
+    forking = workers > 0 and "fork" in multiprocessing.get_all_start_methods()
+    pool = _forked_pool(scorer, workers) if forking else ThreadPoolExecutor(max_workers=1)
+    prepare = _prepare_in_worker if forking else scorer.prepare_texts
+    pending: deque[tuple[Chunk, Future | None]] = deque()
+    with pool:
         for chunk in chunks:
-            yield chunk, None if chunk.frame is None else scorer.prepare(chunk.frame, chunk.text_column)
+            texts = None if chunk.frame is None else chunk.frame[chunk.text_column].tolist()
+            pending.append((chunk, None if texts is None else pool.submit(prepare, texts)))
+            while len(pending) > max(workers, 1):
+                yield _finish(scorer, *pending.popleft())
+        while pending:
+            yield _finish(scorer, *pending.popleft())
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = prepared()
-        upcoming = pool.submit(next, ahead, None)
-        while (item := upcoming.result()) is not None:
-            upcoming = pool.submit(next, ahead, None)
-            chunk, batch = item
-            yield chunk, None if batch is None else scorer.finish(chunk.frame, batch, chunk.id_column)
+
+def _finish(scorer: ChunkScorer, chunk: Chunk, prepared: Future | None) -> tuple[Chunk, pd.DataFrame | None]:
+    return chunk, None if prepared is None else scorer.finish(chunk.frame, prepared.result(), chunk.id_column)
+
+
+_worker_scorer: ChunkScorer | None = None
+
+
+def _forked_pool(scorer: ChunkScorer, workers: int) -> Executor:
+    """Worker processes forked from this one, so that they share the loaded model instead of loading it again
+    (a forked child gets ``initargs`` as they are, unpickled)."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker,
+                               initargs=(scorer,))
+
+
+def _start_worker(scorer: ChunkScorer) -> None:
+    global _worker_scorer
+    _worker_scorer = scorer
+    # One text at a time in each worker: the workers are the parallelism, the tokenizer's threads would oversubscribe.
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+
+def _prepare_in_worker(texts: list[object]) -> PreparedBatch:
+    return _worker_scorer.prepare_texts(texts)
+
+
+def default_workers(device: str) -> int:
+    """Processes that prepare texts: on a GPU enough to keep it fed, leaving cores to this process; on a CPU
+    none (one thread), since the model itself uses every core."""
+    from .inference import pick_device
+
+    return min(8, max(1, (os.cpu_count() or 1) - 2)) if pick_device(device).type == "cuda" else 0
 
 
 def scored_on_ray(chunks: Iterator[Chunk], model: str | Path | None, *, address: str | None, actors: int,
@@ -221,11 +259,12 @@ def _next_in_order(pending, pool) -> tuple[Chunk, pd.DataFrame | None]:
 def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path | Scorer | None = None,
                text_column: str | None = None, id_column: str | None = None, chunk_rows: int = 2_000,
                progress: bool = True, engine: str = "local", address: str | None = None, actors: int = 1,
-               gpus_per_actor: float = 0.0, device: str = "auto") -> JobSummary:
+               gpus_per_actor: float = 0.0, device: str = "auto", workers: int | None = None) -> JobSummary:
     """Score every row of the input into ``output`` (a file: format from its extension; or a folder of shards
     in the input's format), resuming a job that was stopped. With ``id_column`` the output holds that column
     and the predictions only, not the reviews again. ``engine="ray"`` scores on a Ray cluster (``address``;
-    None starts a local one) with ``actors`` copies of the model; the rows come out the same."""
+    None starts a local one) with ``actors`` copies of the model; the rows come out the same. ``workers``: processes
+    that prepare the texts for the local engine (None: ``default_workers(device)``; 0: a thread)."""
     files = input_files(input_spec)
     output = Path(output)
     to_folder = str(output).endswith(os.sep) or output.is_dir() or not output.suffix
@@ -263,7 +302,7 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
         results = scored_on_ray(chunks(), model, address=address, actors=actors, gpus_per_actor=gpus_per_actor,
                                 device=device)
     elif engine == "local":
-        results = scored_locally(chunks(), local)
+        results = scored_locally(chunks(), local, default_workers(device) if workers is None else workers)
     else:
         raise ValueError(f"engine must be local or ray, not {engine!r}")
 

@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--batch-size", type=int, default=2000,
                        help="rows read, scored and written together: one shard of the output (default 2000)")
     score.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
+    score.add_argument("--workers", type=int,
+                       help="processes that check and tokenise the next chunks while the model runs "
+                            "(default: up to 8 on a GPU, none on a CPU, where a thread does it)")
     score.add_argument("--engine", choices=["local", "ray"], default="local",
                        help="ray: score on a Ray cluster, one model copy per actor")
     score.add_argument("--address", help="Ray cluster address (ray://host:10001 or auto); default: a local cluster")
@@ -118,7 +121,7 @@ def run_score(args: argparse.Namespace) -> int:
     summary = score_file(args.input, args.output, model=model, text_column=args.text_column,
                          id_column=args.id_column, chunk_rows=args.batch_size, progress=not args.quiet,
                          engine=args.engine, address=args.address, actors=args.actors,
-                         gpus_per_actor=args.gpus_per_actor, device=args.device)
+                         gpus_per_actor=args.gpus_per_actor, device=args.device, workers=args.workers)
     if not args.quiet:
         resumed = f" ({summary.skipped_shards} of {summary.shards} shards done by an earlier run)" \
             if summary.skipped_shards else ""

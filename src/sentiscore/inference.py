@@ -112,10 +112,10 @@ class TransformerScorer(ScorerBase):
     def load(cls, path: str | Path, device: str = "auto", precision: str = "auto") -> TransformerScorer:
         return cls(ReviewModel.load(path), pick_device(device), precision)
 
-    def prepare(self, texts: Sequence[str]) -> list[list[int]]:
+    def prepare(self, texts: Sequence[str]) -> list[np.ndarray]:
         return self.model.encode_text(list(texts))
 
-    def run(self, ids: list[list[int]], progress: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def run(self, ids: list[np.ndarray], progress: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from tqdm.auto import tqdm
         from tqdm.notebook import tqdm as notebook_tqdm
 

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .labels import SENTIMENTS
+from .wordpieces import WordCachedTokenizer
 
 SCORE_BINS = 10
 ENCODER_DIR = "encoder"
@@ -141,6 +142,7 @@ class ReviewModel(nn.Module):
         self.config = config or ModelConfig()
         self.sentiment_head = sentiment_head or Head(hidden, len(SENTIMENTS))
         self.score_head = score_head or Head(hidden, SCORE_BINS)
+        self._word_cache: WordCachedTokenizer | None = None
 
     @classmethod
     def from_base(cls, base: str | Path, config: ModelConfig | None = None) -> ReviewModel:
@@ -155,17 +157,19 @@ class ReviewModel(nn.Module):
         limit = getattr(self.encoder.config, "max_position_embeddings", self.config.window)
         return min(self.config.window, limit) - 2
 
-    def encode_text(self, texts: list[str]) -> list[list[int]]:
+    def encode_text(self, texts: list[str]) -> list[np.ndarray]:
         """Token ids of each text, without special tokens and without truncation."""
-        if not texts:
-            return []
         backend = self.tokenizer.backend_tokenizer
-        if backend.truncation or backend.padding:  # a tokenizer.json may carry its own
+        if backend.truncation or backend.padding:  # a tokenizer.json may carry its own, a transformers call too
             backend.no_truncation()
             backend.no_padding()
+        if WordCachedTokenizer.handles(backend):
+            if self._word_cache is None or self._word_cache.tokenizer is not backend:
+                self._word_cache = WordCachedTokenizer(backend)
+            return self._word_cache.encode(texts)
         # The fast path skips the character offsets: the same ids in 70 % of the time of the transformers call.
         encode = getattr(backend, "encode_batch_fast", backend.encode_batch)
-        return [encoding.ids for encoding in encode(texts, add_special_tokens=False)]
+        return [np.array(encoding.ids, dtype=np.int32) for encoding in encode(texts, add_special_tokens=False)]
 
     def pooled_windows(self, input_ids: torch.Tensor,
                        attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

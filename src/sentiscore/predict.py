@@ -65,7 +65,6 @@ class ScorerBase:
 class PreparedBatch:
     """A batch checked and turned into model input, waiting for the model."""
 
-    texts: Sequence[object]
     statuses: list[str]
     ready: list[int]
     model_input: object
@@ -76,7 +75,7 @@ def prepare_batch(scorer: Scorer, texts: Sequence[object]) -> PreparedBatch:
     statuses = [check_text(text) for text in texts]
     ready = [i for i, status in enumerate(statuses) if status in SCORABLE]
     model_input = scorer.prepare([normalize(texts[i][:MAX_CHARS]) for i in ready]) if ready else None
-    return PreparedBatch(texts, statuses, ready, model_input)
+    return PreparedBatch(statuses, ready, model_input)
 
 
 def predictions_from(scorer: Scorer, texts: Sequence[object] | PreparedBatch,
