@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One GPU session's whole job in one command: train the encoder on every corpus (held-out parts excluded), predict
-# the held-out reviews, retrain on corpus subsets while BUDGET seconds last, then benchmark file scoring with the
-# new model against the plain pipeline loop on the same GPU. Weights, held-out predictions and logs land in $OUT
-# (8 files at most come back); the throughput table is the last thing printed.
+# the held-out reviews, retrain on corpus subsets while BUDGET seconds last, then benchmark the CPU half of file
+# scoring alone on the machine's cores, and file scoring with the new model against the plain pipeline loop on the
+# GPU. Weights, held-out predictions and logs land in $OUT (8 files at most come back); the throughput table is the
+# last thing printed.
 #
 # Here, first:  PYTHONPATH=src .venv/bin/python scripts/prepare_training.py --data-dir ../shared/data
 #               (.carry/: the 4-bit base, tokenizer, tokenised corpora and dev texts, ~47 MB)
@@ -23,8 +24,10 @@ if [[ -n "${TINY:-}" ]]; then
   device=cpu reviews=40
 else
   "$PYTHON" scripts/gpu_run.py --carry .carry --out "$OUT" --epochs "${EPOCHS:-3}" --budget "${BUDGET:-330}"
-  device=cuda reviews=${REVIEWS:-4000}
+  device=cuda reviews=${REVIEWS:-20000}
 fi
 PYTHONPATH=src:scripts "$PYTHON" scripts/assemble_model.py "$OUT" /tmp/sentiscore-trained --carry .carry
+"$PYTHON" benchmarks/cpu_side.py --model /tmp/sentiscore-trained --texts .carry/dev_texts.parquet \
+  --reviews "$reviews" --workers 0 4 8 14
 "$PYTHON" benchmarks/throughput.py --device "$device" --model /tmp/sentiscore-trained \
   --texts .carry/dev_texts.parquet --reviews "$reviews"
