@@ -12,6 +12,7 @@ from sentiscore.evaluate import (
     score_metrics,
     sentiment_metrics,
     shorten,
+    spearman,
     worst_errors,
     write_html_report,
     write_report,
@@ -87,6 +88,16 @@ def test_bootstrap_interval_brackets_the_mean():
     low, high = bootstrap(lambda i: values[i].mean(), len(values), rounds=300)
     assert low < values.mean() < high
     assert high - low < 0.3
+
+
+def test_spearman_is_undefined_not_a_warning_where_one_side_is_constant():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(spearman(np.array([8.0, 8.0, 8.0]), np.array([7.0, 9.0, 8.5])))
+        assert np.isnan(bootstrap(lambda i: spearman(np.array([8.0, 8.0])[i], np.array([7.0, 9.0])[i]), 2, 20)[0])
+    assert spearman(np.array([1.0, 5.0, 9.0]), np.array([2.0, 6.0, 7.0])) == pytest.approx(1.0)
 
 
 def test_report_writes_json_markdown_and_plots(tmp_path):

@@ -60,10 +60,19 @@ def calibration(true: np.ndarray, probabilities: np.ndarray, bins: int = 10) -> 
     return {"ece": float(ece), "bins": table}
 
 
+def spearman(true: np.ndarray, predicted: np.ndarray) -> float:
+    """Spearman's rank correlation; NaN, without scipy's warning, where one side is constant (a small file, a
+    bootstrap resample) and it is undefined."""
+    from scipy.stats import spearmanr
+
+    if np.ptp(true) == 0 or np.ptp(predicted) == 0:
+        return float("nan")
+    return float(spearmanr(true, predicted).statistic)
+
+
 def score_metrics(true: np.ndarray, predicted: np.ndarray, intervals: np.ndarray | None = None) -> dict:
     """MAE, RMSE, share within ±1, Spearman and quadratic weighted kappa, over the rows with a true score; with
     predicted intervals [n, 2], also the share of true scores inside them and their mean width."""
-    from scipy.stats import spearmanr
     from sklearn.metrics import cohen_kappa_score
 
     true, predicted = np.asarray(true, dtype=float), np.asarray(predicted, dtype=float)
@@ -82,7 +91,7 @@ def score_metrics(true: np.ndarray, predicted: np.ndarray, intervals: np.ndarray
         "mae": float(np.abs(error).mean()),
         "rmse": float(np.sqrt((error**2).mean())),
         "within_1": float((np.abs(error) <= 1.0).mean()),
-        "spearman": float(spearmanr(true, predicted).statistic),
+        "spearman": spearman(true, predicted),
         "qwk": float(cohen_kappa_score(np.rint(true).astype(int), np.clip(np.rint(predicted), 1, 10).astype(int),
                                        weights="quadratic")),
     }
@@ -94,6 +103,8 @@ def bootstrap(metric: Callable[[np.ndarray], float], n: int, rounds: int = 1000,
     rng = np.random.default_rng(seed)
     values = np.array([metric(rng.integers(0, n, n)) for _ in range(rounds)], dtype=float)
     values = values[~np.isnan(values)]
+    if not len(values):
+        return float("nan"), float("nan")
     tail = (1 - level) / 2 * 100
     return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
 
@@ -167,10 +178,8 @@ def _bootstrap_intervals(true_sentiment, probabilities, true_score, scores, roun
         error = np.abs(scores[scored] - true_score[scored])
         intervals["mae"] = bootstrap(lambda i: error[i].mean(), len(scored), rounds)
         intervals["within_1"] = bootstrap(lambda i: (error[i] <= 1).mean(), len(scored), rounds)
-        from scipy.stats import spearmanr
-
         t, p = true_score[scored], scores[scored]
-        intervals["spearman"] = bootstrap(lambda i: spearmanr(t[i], p[i]).statistic, len(scored), min(rounds, 300))
+        intervals["spearman"] = bootstrap(lambda i: spearman(t[i], p[i]), len(scored), min(rounds, 300))
     return intervals
 
 
