@@ -100,6 +100,22 @@ def test_spearman_is_undefined_not_a_warning_where_one_side_is_constant():
     assert spearman(np.array([1.0, 5.0, 9.0]), np.array([2.0, 6.0, 7.0])) == pytest.approx(1.0)
 
 
+def test_undefined_metrics_are_null_in_json_and_a_dash_in_markdown(tmp_path):
+    rows = [{"sentiment": "positive", "score10": 8.0, "domain": "film"},
+            {"sentiment": "negative", "score10": 3.0, "domain": "film"}]
+    same = {"negative": .4, "neutral": .2, "positive": .4}
+    predictions = [Prediction("positive", 6.0, same), Prediction("negative", 6.0, same)]
+    report = evaluate_predictions(rows, predictions, bootstrap_rounds=20)
+    path = write_report(report, {}, tmp_path)
+
+    def strict(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    metrics = json.loads((tmp_path / "metrics.json").read_text(), parse_constant=strict)
+    assert metrics["overall"]["spearman"] is None
+    assert "| – |" in path.read_text() and "nan" not in path.read_text()
+
+
 def test_report_writes_json_markdown_and_plots(tmp_path):
     rows = [{"sentiment": "positive", "score10": 9.0, "domain": "film"},
             {"sentiment": "negative", "score10": 2.0, "domain": "film"},

@@ -208,7 +208,7 @@ def report_sections(report: dict) -> tuple[str, list[tuple[list[str], list[list[
     intervals = ""
     if report.get("intervals_95"):
         intervals = "95 % bootstrap intervals (all rows): " + ", ".join(
-            f"{key} {low:.3f}–{high:.3f}" for key, (low, high) in report["intervals_95"].items())
+            f"{key} {low:.3f}–{high:.3f}" for key, (low, high) in report["intervals_95"].items() if low == low)
     return summary, tables, intervals
 
 
@@ -217,7 +217,7 @@ def write_report(report: dict, plots: dict[str, bytes], output_dir: str | Path,
     """``metrics.json``, ``report.md`` and its plots (from ``plots.plot_images``)."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "metrics.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    (output_dir / "metrics.json").write_text(json.dumps(_json_safe(report), ensure_ascii=False, indent=2) + "\n")
     for name, image in plots.items():
         (output_dir / name).write_bytes(image)
     summary, tables, intervals = report_sections(report)
@@ -275,7 +275,18 @@ figure {{ display: inline-block; margin: 1em 2em 1em 0; }}
 
 
 def _cell(value) -> str:
-    return "–" if value is None else f"{value:.3f}"
+    return "–" if value is None or value != value else f"{value:.3f}"
+
+
+def _json_safe(value):
+    """Undefined metrics (NaN) as null: strict JSON readers (browsers, jq) reject NaN."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    return value
 
 
 def _label(sentiment: str | None, score: float | None) -> str:
