@@ -85,20 +85,46 @@ def test_no_text_column_is_a_clear_error(tmp_path):
         score_file(source, tmp_path / "o.csv", model="sentiscore-lite", progress=False)
 
 
-def test_a_killed_job_resumes_without_lost_or_repeated_rows(tmp_path):
+def children_of(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_killed_job_resumes_without_lost_or_repeated_rows(tmp_path, workers):
     rows = 6000
     source = tmp_path / "reviews.csv"
     reviews_frame(rows).to_csv(source, index=False)
     command = [sys.executable, "-m", "sentiscore.cli", "score", str(source), "-o", str(tmp_path / "scored.csv"),
-               "--model", "sentiscore-lite", "--batch-size", "100"]
+               "--model", "sentiscore-lite", "--batch-size", "100", "--workers", workers]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     job = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     parts = tmp_path / "scored.csv.parts"
     deadline = time.time() + 120
     while len(list(parts.glob("part-*.csv"))) < 5 and time.time() < deadline and job.poll() is None:
         time.sleep(0.05)
+    workers_left = children_of(job.pid) if Path("/proc").is_dir() else []
     job.send_signal(signal.SIGKILL)
     job.wait()
+    assert len(workers_left) == int(workers) or not Path("/proc").is_dir()
+    deadline = time.time() + 10
+    while any(map(alive, workers_left)) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(map(alive, workers_left)), "worker processes must not outlive a killed job"
     done_before = sorted(p.name for p in parts.glob("part-*.csv"))
     assert 5 <= len(done_before) < rows // 100, "the kill must land mid-job"
     assert not (tmp_path / "scored.csv").exists()

@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -214,6 +215,15 @@ def _start_worker(scorer: ChunkScorer) -> None:
     _worker_scorer = scorer
     # One text at a time in each worker: the workers are the parallelism, the tokenizer's threads would oversubscribe.
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A job killed outright (SIGKILL, OOM killer) leaves its workers waiting for work forever; they look once a
+    second whether their parent is still there."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _prepare_in_worker(texts: list[object]) -> PreparedBatch:
