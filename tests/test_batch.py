@@ -201,3 +201,17 @@ def test_worker_processes_give_the_same_rows_as_a_thread(model, tiny_transformer
     assert in_thread.rows == forked.rows == 700
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "thread.csv"), pd.read_csv(tmp_path / "forked.csv"))
     assert capfd.readouterr().err == ""
+
+
+def test_an_interrupted_job_says_how_to_resume_instead_of_a_traceback(tmp_path, monkeypatch, capsys):
+    import sentiscore.batch
+    from sentiscore.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sentiscore.batch, "score_file", interrupted)
+    source = tmp_path / "reviews.csv"
+    reviews_frame(10).to_csv(source, index=False)
+    assert main(["score", str(source), "-o", str(tmp_path / "o.csv"), "--model", "sentiscore-lite"]) == 130
+    assert capsys.readouterr().err == "sentiscore: interrupted (the same command resumes it)\n"

@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"sentiscore: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        resume = " (the same command resumes it)" if args.handler is run_score else ""
+        print(f"sentiscore: interrupted{resume}", file=sys.stderr)
+        return 130
 
 
 def build_parser() -> argparse.ArgumentParser:
