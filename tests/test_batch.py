@@ -215,3 +215,19 @@ def test_an_interrupted_job_says_how_to_resume_instead_of_a_traceback(tmp_path, 
     reviews_frame(10).to_csv(source, index=False)
     assert main(["score", str(source), "-o", str(tmp_path / "o.csv"), "--model", "sentiscore-lite"]) == 130
     assert capsys.readouterr().err == "sentiscore: interrupted (the same command resumes it)\n"
+
+
+def test_the_score_interval_comes_out_with_a_model_that_has_one(tiny_transformer, tmp_path):
+    from sentiscore.predict import predict_batch
+
+    source = tmp_path / "reviews.csv"
+    frame = reviews_frame(40)
+    frame.to_csv(source, index=False)
+    score_file(source, tmp_path / "scored.parquet", model=str(tiny_transformer), chunk_rows=15, progress=False)
+    scored = pd.read_parquet(tmp_path / "scored.parquet")
+    expected = [p.score_interval or (None, None) for p in predict_batch(frame["text"].tolist(), str(tiny_transformer))]
+    ok = scored["status"] == "ok"
+    assert ok.sum() > 30 and scored.loc[~ok, ["score_low", "score_high"]].isna().all().all()
+    assert list(zip(scored["score_low"][ok], scored["score_high"][ok])) == [e for e, k in zip(expected, ok) if k]
+    assert ((scored["score_low"][ok] >= 1) & (scored["score_low"][ok] <= scored["score_high"][ok])
+            & (scored["score_high"][ok] <= 10)).all()

@@ -32,7 +32,8 @@ from .labels import SENTIMENTS
 from .predict import PreparedBatch, Scorer, as_scorer, predictions_from, prepare_batch
 
 TEXT_COLUMN_GUESSES = ("text", "review", "content", "body", "comment", "отзыв", "текст")
-OUTPUT_COLUMNS = ("sentiment", "score", *(f"p_{s}" for s in SENTIMENTS), "status", "model", "model_version")
+OUTPUT_COLUMNS = ("sentiment", "score", "score_low", "score_high", *(f"p_{s}" for s in SENTIMENTS), "status", "model",
+                  "model_version")
 MANIFEST = "manifest.json"
 
 
@@ -98,6 +99,8 @@ def add_predictions(frame: pd.DataFrame, scorer: Scorer, batch: PreparedBatch) -
     out = frame.copy()
     out["sentiment"] = [p.sentiment for p in predictions]
     out["score"] = [p.score for p in predictions]
+    out["score_low"] = [p.score_interval[0] if p.score_interval else None for p in predictions]
+    out["score_high"] = [p.score_interval[1] if p.score_interval else None for p in predictions]
     for label in SENTIMENTS:
         out[f"p_{label}"] = [p.probabilities.get(label) if p.ok else None for p in predictions]
     out["status"] = [p.status for p in predictions]
