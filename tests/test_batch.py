@@ -231,3 +231,23 @@ def test_the_score_interval_comes_out_with_a_model_that_has_one(tiny_transformer
     assert list(zip(scored["score_low"][ok], scored["score_high"][ok])) == [e for e, k in zip(expected, ok) if k]
     assert ((scored["score_low"][ok] >= 1) & (scored["score_low"][ok] <= scored["score_high"][ok])
             & (scored["score_high"][ok] <= 10)).all()
+
+
+def test_text_files_in_other_encodings_or_with_bad_bytes_lose_no_row(tmp_path, capsys):
+    rows = [GOOD, BAD, "Неплохо"]
+    cp1251 = tmp_path / "excel.csv"
+    cp1251.write_bytes(("text\n" + "".join(f'"{r}"\n' for r in rows)).encode("cp1251"))
+    broken = tmp_path / "broken.jsonl"
+    lines = [json.dumps({"text": r}, ensure_ascii=False).encode("utf-8") for r in rows * 20]
+    lines[1] = lines[1].replace("Ужасно".encode(), b"\xd0\xff\xfe\xff\xd1")  # bytes that are no UTF-8
+    broken.write_bytes(b"\n".join(lines) + b"\n")
+
+    score_file(cp1251, tmp_path / "excel_scored.csv", model="sentiscore-lite")
+    assert "excel.csv is not UTF-8: read as cp1251" in capsys.readouterr().err
+    excel = pd.read_csv(tmp_path / "excel_scored.csv")
+    assert list(excel["text"]) == rows and list(excel["status"]) == ["ok"] * 3
+
+    score_file(broken, tmp_path / "broken_scored.jsonl", model="sentiscore-lite", progress=False)
+    scored = pd.read_json(tmp_path / "broken_scored.jsonl", lines=True)
+    assert list(scored["status"]) == ["ok", "decode_error"] + ["ok"] * 58
+    assert list(scored["text"][3:]) == rows * 19

@@ -1,3 +1,4 @@
+import codecs
 import gzip
 import json
 
@@ -14,6 +15,7 @@ from sentiscore.data import (
     read_records,
     review_row,
     split_by_group,
+    text_encoding,
 )
 
 
@@ -87,3 +89,34 @@ def test_read_records_in_every_format(tmp_path, suffix):
 def test_unknown_format(tmp_path):
     with pytest.raises(ValueError, match="cannot tell the format"):
         list(read_records(tmp_path / "reviews.xlsx"))
+
+
+REVIEW = "Отличный фильм, пересмотрю ещё не раз. 9 из 10"
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (REVIEW.encode("utf-8"), "utf-8"),
+    (codecs.BOM_UTF8 + REVIEW.encode("utf-8"), "utf-8-sig"),
+    (codecs.BOM_UTF16_LE + REVIEW.encode("utf-16-le"), "utf-16"),
+    (REVIEW.encode("cp1251"), "cp1251"),
+    (REVIEW.encode("utf-8") * 20 + b"\xff\xfe" + REVIEW.encode("utf-8"), "utf-8"),  # a few bad bytes stay UTF-8
+    (b"plain ascii", "utf-8"),
+])
+def test_text_encoding(tmp_path, data, expected):
+    path = tmp_path / "reviews.csv"
+    path.write_bytes(data)
+    assert text_encoding(path) == expected
+    zipped = tmp_path / "reviews.csv.gz"
+    zipped.write_bytes(gzip.compress(data))
+    assert text_encoding(zipped) == expected
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_a_windows_1251_file_reads_as_russian(tmp_path, suffix):
+    path = tmp_path / f"reviews.{suffix}"
+    if suffix == "csv":
+        path.write_bytes(f"text\n\"{REVIEW}\"\n".encode("cp1251"))
+    else:
+        path.write_bytes((json.dumps({"text": REVIEW}, ensure_ascii=False) + "\n").encode("cp1251"))
+    reviews = load_reviews(path)
+    assert reviews["text"] == ["Отличный фильм, пересмотрю ещё не раз."] and reviews["score10"] == [9.0]

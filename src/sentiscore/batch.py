@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import compression_of, file_format
+from .data import FALLBACK_ENCODING, compression_of, file_format, text_encoding
 from .labels import SENTIMENTS
 from .predict import PreparedBatch, Scorer, as_scorer, predictions_from, prepare_batch
 
@@ -59,10 +59,12 @@ def _is_review_file(path: Path) -> bool:
     return not path.name.startswith(".")
 
 
-def read_chunks(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, float]]:
+def read_chunks(path: Path, chunk_rows: int, encoding: str | None = None) -> Iterator[tuple[pd.DataFrame, float]]:
     """The file's rows in order, ``chunk_rows`` at a time, each with the share of the file read so far.
 
-    CSV and TSV cells stay strings exactly as written (no type guessing that turns "007" into 7)."""
+    CSV and TSV cells stay strings exactly as written (no type guessing that turns "007" into 7). Text files are
+    read in ``encoding`` (None: ``data.text_encoding``, UTF-8 or cp1251); bytes it cannot decode are replaced,
+    so that their rows come out flagged instead of stopping the job."""
     fmt = file_format(path)
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -74,12 +76,14 @@ def read_chunks(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, flo
             yield batch.to_pandas(), done / total
         return
     size = max(path.stat().st_size, 1)
+    text = {"encoding": encoding or text_encoding(path), "encoding_errors": "replace",
+            "compression": compression_of(path)}
     with path.open("rb") as raw:
         if fmt == "jsonl":
-            reader = pd.read_json(raw, lines=True, chunksize=chunk_rows, dtype=False, compression=compression_of(path))
+            reader = pd.read_json(raw, lines=True, chunksize=chunk_rows, dtype=False, **text)
         else:
             reader = pd.read_csv(raw, sep="\t" if fmt == "tsv" else ",", chunksize=chunk_rows, dtype=str,
-                                 keep_default_na=False, na_values=[""], compression=compression_of(path))
+                                 keep_default_na=False, na_values=[""], **text)
         with reader:
             for frame in reader:
                 yield frame, min(raw.tell() / size, 1.0)
@@ -299,6 +303,8 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     def chunks() -> Iterator[Chunk]:
         index = 0
         for file_index, path in enumerate(files):
+            if progress and file_format(path) != "parquet" and text_encoding(path) == FALLBACK_ENCODING:
+                print(f"sentiscore: {path} is not UTF-8: read as {FALLBACK_ENCODING}", file=sys.stderr)
             for frame, share in read_chunks(path, chunk_rows):
                 shard = parts / f"part-{index:06d}.{shard_format}"
                 index += 1

@@ -9,6 +9,7 @@ splits never cut a group) and ``source`` (the corpus name).
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
 import hashlib
 import json
@@ -61,6 +62,29 @@ def compression_of(path: str | Path) -> str | None:
     return COMPRESSIONS.get(Path(path).suffix.lower())
 
 
+FALLBACK_ENCODING = "cp1251"
+"""What a text file that is not UTF-8 is read as: the code page of Russian Windows, in which Excel saves CSV."""
+
+SNIFFED_BYTES = 1 << 20
+
+
+def text_encoding(path: str | Path) -> str:
+    """The encoding to read a text file with, from its first megabyte (decompressed): UTF-8 (``utf-8-sig`` with
+    a byte-order mark), UTF-16 with a byte-order mark, or ``FALLBACK_ENCODING`` when most of its non-ASCII bytes
+    are not UTF-8. A few bad bytes
+    in a UTF-8 file leave it UTF-8: readers replace them, and the rows that hold them come out as
+    ``decode_error``."""
+    with _open(path, "rb") as raw:
+        sample = raw.read(SNIFFED_BYTES)
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
+        return "utf-16"
+    invalid = sample.decode("utf-8", errors="replace").count("\ufffd")
+    non_ascii = len(sample) - len(sample.decode("ascii", errors="ignore"))
+    return "utf-8" if invalid <= max(2, non_ascii // 100) else FALLBACK_ENCODING
+
+
 def read_records(path: str | Path | Iterable[str | Path]) -> Iterator[dict]:
     """Rows of JSONL, CSV, TSV or Parquet files (compressed too).
 
@@ -79,17 +103,23 @@ def read_records(path: str | Path | Iterable[str | Path]) -> Iterator[dict]:
         datasets.disable_progress_bars()
         options = {"sep": "\t"} if fmt == "tsv" else {}
         builder = "csv" if fmt == "tsv" else fmt
+        if fmt != "parquet":
+            options.update(encoding=text_encoding(one), encoding_errors="replace")
         yield from datasets.load_dataset(builder, data_files=[one], split="train", **options)
 
 
-def _open_text(path: str):
+def _open(path: str | Path, mode: str, **text_options):
     compression = compression_of(path)
     if compression == "zstd":
         import zstandard
 
-        return zstandard.open(path, "rt", encoding="utf-8")
+        return zstandard.open(path, mode, **text_options)
     opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression, open)
-    return opener(path, "rt", encoding="utf-8")
+    return opener(path, mode, **text_options)
+
+
+def _open_text(path: str):
+    return _open(path, "rt", encoding=text_encoding(path), errors="replace")
 
 
 def review_row(text: str, *, sentiment: str | None, score10: float | None, domain: str, group: str,
