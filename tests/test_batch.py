@@ -85,6 +85,18 @@ def test_no_text_column_is_a_clear_error(tmp_path):
         score_file(source, tmp_path / "o.csv", model="sentiscore-lite", progress=False)
 
 
+def test_an_empty_file_and_an_output_over_the_input_are_clear_errors(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match="holds no rows"):
+        score_file(empty, tmp_path / "o.csv", model="sentiscore-lite", progress=False)
+    source = tmp_path / "reviews.csv"
+    reviews_frame(5).to_csv(source, index=False)
+    with pytest.raises(ValueError, match="is the input"):
+        score_file(source, source, model="sentiscore-lite", progress=False)
+    assert len(pd.read_csv(source)) == 5
+
+
 def children_of(pid: int) -> list[int]:
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):

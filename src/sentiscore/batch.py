@@ -82,8 +82,11 @@ def read_chunks(path: Path, chunk_rows: int, encoding: str | None = None) -> Ite
         if fmt == "jsonl":
             reader = pd.read_json(raw, lines=True, chunksize=chunk_rows, dtype=False, **text)
         else:
-            reader = pd.read_csv(raw, sep="\t" if fmt == "tsv" else ",", chunksize=chunk_rows, dtype=str,
-                                 keep_default_na=False, na_values=[""], **text)
+            try:
+                reader = pd.read_csv(raw, sep="\t" if fmt == "tsv" else ",", chunksize=chunk_rows, dtype=str,
+                                     keep_default_na=False, na_values=[""], **text)
+            except pd.errors.EmptyDataError:  # not even a header: no rows
+                return
         with reader:
             for frame in reader:
                 yield frame, min(raw.tell() / size, 1.0)
@@ -284,6 +287,8 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     that prepare the texts for the local engine (None: ``default_workers(device)``; 0: a thread)."""
     files = input_files(input_spec)
     output = Path(output)
+    if any(output.resolve() == path.resolve() for path in files):
+        raise ValueError(f"{output} is the input: write the predictions to another file")
     to_folder = str(output).endswith(os.sep) or output.is_dir() or not output.suffix
     shard_format = file_format(files[0]) if to_folder else file_format(output)
     parts = output if to_folder else output.with_name(output.name + ".parts")
