@@ -263,3 +263,15 @@ def test_text_files_in_other_encodings_or_with_bad_bytes_lose_no_row(tmp_path, c
     scored = pd.read_json(tmp_path / "broken_scored.jsonl", lines=True)
     assert list(scored["status"]) == ["ok", "decode_error"] + ["ok"] * 58
     assert list(scored["text"][3:]) == rows * 19
+
+
+def test_a_resumed_job_reckons_its_rate_and_eta_from_its_own_work(monkeypatch, capsys):
+    from sentiscore import batch
+
+    clock = iter([100.0, 100.0, 100.0, 100.0, 110.0, 110.0, 110.0, 110.0])
+    monkeypatch.setattr(batch.time, "time", lambda: next(clock))
+    meter = batch.Progress(files=1, every=0.0)
+    meter.update(0, 0, 0.5)  # shards of the earlier run, skipped at once
+    meter.update(2_000, 0, 0.75)  # this run: a quarter of the input in 10 s
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "sentiscore: 2,000 rows, 75.0 % of the input, 200 rows/s, ETA 10 s"

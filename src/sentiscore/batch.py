@@ -134,6 +134,8 @@ class Progress:
     def __init__(self, files: int, enabled: bool = True, every: float = 30.0) -> None:
         self.files, self.enabled, self.every = files, enabled, every
         self.rows, self.started, self.last_line = 0, time.time(), 0.0
+        self.resumed_at = 0.0
+        """Where the shards of an earlier run end: the rate and ETA count the work of this run only."""
         self.bar = None
         if enabled and sys.stderr.isatty():
             from tqdm.auto import tqdm
@@ -143,14 +145,20 @@ class Progress:
     def update(self, rows: int, file_index: int, share: float) -> None:
         self.rows += rows
         done = 100 * (file_index + share)
+        if not self.rows:
+            self.resumed_at = done
+            self.started = time.time()
         elapsed = time.time() - self.started
         rate = self.rows / max(elapsed, 1e-9)
         if self.bar is not None:
+            if not self.rows:
+                self.bar.initial, self.bar.start_t = done, self.started
             self.bar.n = done
             self.bar.set_postfix_str(f"{self.rows:,} rows, {rate:,.0f} rows/s")
         elif self.enabled and (time.time() - self.last_line >= self.every):
             self.last_line = time.time()
-            eta = elapsed * (100 * self.files - done) / done if done else float("nan")
+            progressed = done - self.resumed_at
+            eta = elapsed * (100 * self.files - done) / progressed if progressed else float("nan")
             print(f"sentiscore: {self.rows:,} rows, {done / self.files:.1f} % of the input, "
                   f"{rate:,.0f} rows/s, ETA {eta:,.0f} s", file=sys.stderr, flush=True)
 
