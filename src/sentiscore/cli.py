@@ -44,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rows read, scored and written together: one shard of the output (default 2000)")
     score.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
     score.add_argument("--workers", type=int,
-                       help="processes that check and tokenise the next chunks while the model runs "
-                            "(default: up to 8 on a GPU, none on a CPU, where a thread does it)")
+                       help="local engine: processes that check and tokenise the next chunks while the model "
+                            "runs (default: up to 8 on a GPU, none on a CPU, where a thread does it)")
     score.add_argument("--engine", choices=["local", "ray"], default="local",
                        help="ray: score on a Ray cluster, one model copy per actor")
     score.add_argument("--address", help="Ray cluster address (ray://host:10001 or auto); default: a local cluster")
