@@ -3,7 +3,8 @@ windows, batching, the heads, building the output and writing it sustain when th
 nothing. That is the ceiling a GPU runs into: file scoring cannot go faster than this, whatever the accelerator.
 
 Prints the time per review of each step, then whole `score_file` runs with the stub encoder, the next chunks
-prepared by a thread (workers 0) or by forked worker processes.
+prepared by a thread (workers 0) or by forked worker processes, with the main thread's own CPU time per review:
+with enough workers, that thread is what bounds file scoring on a GPU.
 
 Run: python benchmarks/cpu_side.py [--reviews 4000] [--model sentiscore-e5-ru] [--texts FILE] [--workers 0 2 4]
 Reviews: as in benchmarks/throughput.py (the dev split, ``--texts``, or the bundled example), repeated as needed.
@@ -71,10 +72,12 @@ def main() -> None:
         pd.DataFrame({"text": texts}).to_csv(source, index=False)
         for workers in args.workers:
             for output in ("scored.csv", "scored.parquet"):
-                started = time.perf_counter()
+                started, main_thread = time.perf_counter(), time.thread_time()
                 score_file(source, Path(folder) / f"{workers}-{output}", model=scorer, progress=False, workers=workers)
                 seconds = time.perf_counter() - started
-                print(f"score_file to {output:<15} workers {workers}: {len(texts) / seconds:8.0f} reviews/s")
+                busy = (time.thread_time() - main_thread) / len(texts) * 1e6
+                print(f"score_file to {output:<15} workers {workers}: {len(texts) / seconds:8.0f} reviews/s, "
+                      f"main thread busy {busy:5.0f} µs per review")
 
 
 if __name__ == "__main__":

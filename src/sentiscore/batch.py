@@ -16,6 +16,7 @@ import gzip
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Full, Queue
 
 import pandas as pd
 
@@ -223,9 +225,12 @@ _worker_scorer: ChunkScorer | None = None
 
 def _forked_pool(scorer: ChunkScorer, workers: int) -> Executor:
     """Worker processes forked from this one, so that they share the loaded model instead of loading it again
-    (a forked child gets ``initargs`` as they are, unpickled)."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker,
+    (a forked child gets ``initargs`` as they are, unpickled). They fork at once, before the threads that read
+    and write chunks start."""
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker,
                                initargs=(scorer,))
+    pool.submit(int).result()
+    return pool
 
 
 def _start_worker(scorer: ChunkScorer) -> None:
@@ -246,6 +251,47 @@ def _exit_with_parent(parent: int) -> None:
 
 def _prepare_in_worker(texts: list[object]) -> PreparedBatch:
     return _worker_scorer.prepare_texts(texts)
+
+
+_END = object()
+
+
+def read_ahead(items: Iterator, depth: int = 2) -> Iterator:
+    """``items`` produced by a thread, up to ``depth`` ahead: the next chunks are read and parsed while this thread
+    runs the model (the parsers let go of Python's lock for much of their work). An error there is raised here."""
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+        except Exception as error:  # handed to the consumer, which raises it
+            put((_END, error))
+        else:
+            put((_END, None))
+
+    threading.Thread(target=produce, daemon=True, name="sentiscore-reader").start()
+    try:
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
 
 
 def default_workers(device: str) -> int:
@@ -334,20 +380,27 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
         results = scored_on_ray(chunks(), model, address=address, actors=actors, gpus_per_actor=gpus_per_actor,
                                 device=device)
     elif engine == "local":
-        results = scored_locally(chunks(), local, default_workers(device) if workers is None else workers)
+        results = scored_locally(read_ahead(chunks()), local, default_workers(device) if workers is None else workers)
     else:
         raise ValueError(f"engine must be local or ray, not {engine!r}")
 
     started, shards, skipped, rows = time.time(), 0, 0, 0
     meter = Progress(len(files), progress)
-    for chunk, scored in results:
-        shards += 1
-        if scored is None:
-            skipped += 1
-        else:
-            write_atomically(scored, chunk.shard, shard_format)
-            rows += len(scored)
-        meter.update(0 if scored is None else len(scored), chunk.file_index, chunk.share)
+    # Shards are written by a thread while the model scores the next chunk; at most two wait to be written.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentiscore-writer") as writer:
+        writes: deque[Future] = deque()
+        for chunk, scored in results:
+            shards += 1
+            if scored is None:
+                skipped += 1
+            else:
+                writes.append(writer.submit(write_atomically, scored, chunk.shard, shard_format))
+                rows += len(scored)
+            while writes and (writes[0].done() or len(writes) > 2):
+                writes.popleft().result()
+            meter.update(0 if scored is None else len(scored), chunk.file_index, chunk.share)
+        for write in writes:
+            write.result()
     meter.close()
     if shards == 0:
         raise ValueError(f"{input_spec} holds no rows")
@@ -436,12 +489,11 @@ def merge_shards(parts: Path, output: Path, fmt: str) -> int:
     else:
         with _open_output(temporary, output) as out:
             for number, shard in enumerate(shards):
-                with shard.open("r", encoding="utf-8") as text:
+                with shard.open("r", encoding="utf-8", newline="") as text:
                     header = text.readline() if fmt != "jsonl" else ""
                     if number == 0:
                         out.write(header)
-                    for line in text:
-                        out.write(line)
+                    shutil.copyfileobj(text, out)
                 rows += _count_rows(shard, fmt)
     temporary.replace(output)
     for shard in shards:
