@@ -28,6 +28,6 @@ else
 fi
 PYTHONPATH=src:scripts "$PYTHON" scripts/assemble_model.py "$OUT" /tmp/sentiscore-trained --carry .carry
 "$PYTHON" benchmarks/cpu_side.py --model /tmp/sentiscore-trained --texts .carry/dev_texts.parquet \
-  --reviews "$reviews" --workers 0 4 8 14
+  --reviews "$((reviews < 8000 ? reviews : 8000))" --workers 0 8 14
 "$PYTHON" benchmarks/throughput.py --device "$device" --model /tmp/sentiscore-trained \
   --texts .carry/dev_texts.parquet --reviews "$reviews"

@@ -377,8 +377,8 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
                 yield Chunk(shard, frame, column, id_column, file_index, share)
 
     if engine == "ray":
-        results = scored_on_ray(chunks(), model, address=address, actors=actors, gpus_per_actor=gpus_per_actor,
-                                device=device)
+        results = scored_on_ray(read_ahead(chunks()), model, address=address, actors=actors,
+                                gpus_per_actor=gpus_per_actor, device=device)
     elif engine == "local":
         results = scored_locally(read_ahead(chunks()), local, default_workers(device) if workers is None else workers)
     else:
