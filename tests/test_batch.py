@@ -275,3 +275,28 @@ def test_a_resumed_job_reckons_its_rate_and_eta_from_its_own_work(monkeypatch, c
     meter.update(2_000, 0, 0.75)  # this run: a quarter of the input in 10 s
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last == "sentiscore: 2,000 rows, 75.0 % of the input, 200 rows/s, ETA 10 s"
+
+
+def test_read_ahead_keeps_order_raises_the_readers_error_and_stops_with_its_reader():
+    import threading
+
+    from sentiscore.batch import read_ahead
+
+    assert list(read_ahead(iter(range(50)), depth=2)) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ValueError("no column 'text'")
+
+    items = read_ahead(failing())
+    assert next(items) == 1
+    with pytest.raises(ValueError, match="no column"):
+        next(items)
+
+    endless = read_ahead(iter(range(10**9)), depth=2)
+    assert next(endless) == 0
+    endless.close()
+    deadline = time.time() + 5
+    while any(t.name == "sentiscore-reader" for t in threading.enumerate()) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "sentiscore-reader" for t in threading.enumerate())
