@@ -300,3 +300,22 @@ def test_read_ahead_keeps_order_raises_the_readers_error_and_stops_with_its_read
     while any(t.name == "sentiscore-reader" for t in threading.enumerate()) and time.time() < deadline:
         time.sleep(0.05)
     assert not any(t.name == "sentiscore-reader" for t in threading.enumerate())
+
+
+def test_workers_only_where_the_model_runs_on_a_gpu_and_no_torch_for_the_lexical_model(tmp_path):
+    from types import SimpleNamespace
+
+    from sentiscore.batch import default_workers
+
+    gpu, cpu = SimpleNamespace(device=SimpleNamespace(type="cuda")), SimpleNamespace(device=SimpleNamespace(type="cpu"))
+    assert default_workers(gpu) >= 1 and default_workers(SimpleNamespace(members=[SimpleNamespace(), gpu])) >= 1
+    assert default_workers(cpu) == default_workers(SimpleNamespace()) == 0
+
+    source = tmp_path / "reviews.csv"
+    reviews_frame(20).to_csv(source, index=False)
+    check = (f"import sys; from sentiscore.batch import score_file; "
+             f"score_file({str(source)!r}, {str(tmp_path / 'o.csv')!r}, model='sentiscore-lite', progress=False); "
+             f"assert 'torch' not in sys.modules, 'the lexical model imported torch'")
+    done = subprocess.run([sys.executable, "-c", check], env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

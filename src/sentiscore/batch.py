@@ -294,12 +294,13 @@ def read_ahead(items: Iterator, depth: int = 2) -> Iterator:
         stop.set()
 
 
-def default_workers(device: str) -> int:
-    """Processes that prepare texts: on a GPU enough to keep it fed, leaving cores to this process; on a CPU
-    none (one thread), since the model itself uses every core."""
-    from .inference import pick_device
-
-    return min(8, max(1, (os.cpu_count() or 1) - 2)) if pick_device(device).type == "cuda" else 0
+def default_workers(scorer: Scorer) -> int:
+    """Processes that prepare texts: where the model runs on a GPU, enough to keep it fed, leaving cores to this
+    process; on a CPU none (one thread), since the model itself uses every core. Asks the loaded model, so that a
+    lexical model never imports torch (180 MB)."""
+    members = getattr(scorer, "members", [scorer])
+    on_gpu = any(getattr(getattr(member, "device", None), "type", None) == "cuda" for member in members)
+    return min(8, max(1, (os.cpu_count() or 1) - 2)) if on_gpu else 0
 
 
 def scored_on_ray(chunks: Iterator[Chunk], model: str | Path | None, *, address: str | None, actors: int,
@@ -338,7 +339,7 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     in the input's format), resuming a job that was stopped. With ``id_column`` the output holds that column
     and the predictions only, not the reviews again. ``engine="ray"`` scores on a Ray cluster (``address``;
     None starts a local one) with ``actors`` copies of the model; the rows come out the same. ``workers``: processes
-    that prepare the texts for the local engine (None: ``default_workers(device)``; 0: a thread)."""
+    that prepare the texts for the local engine (None: ``default_workers``; 0: a thread)."""
     files = input_files(input_spec)
     output = Path(output)
     if any(output.resolve() == path.resolve() for path in files):
@@ -380,7 +381,8 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
         results = scored_on_ray(read_ahead(chunks()), model, address=address, actors=actors,
                                 gpus_per_actor=gpus_per_actor, device=device)
     elif engine == "local":
-        results = scored_locally(read_ahead(chunks()), local, default_workers(device) if workers is None else workers)
+        results = scored_locally(read_ahead(chunks()), local,
+                                 default_workers(local.scorer) if workers is None else workers)
     else:
         raise ValueError(f"engine must be local or ray, not {engine!r}")
 
