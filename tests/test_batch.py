@@ -1,5 +1,6 @@
 """Batch scoring of files: formats, shards, resuming after a real kill."""
 
+import gzip
 import json
 import os
 import signal
@@ -319,3 +320,47 @@ def test_workers_only_where_the_model_runs_on_a_gpu_and_no_torch_for_the_lexical
     done = subprocess.run([sys.executable, "-c", check], env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_cut_off_json_lines_come_out_as_decode_errors_in_place(tmp_path):
+    lines = [json.dumps({"id": i, "text": text}, ensure_ascii=False) for i, text in enumerate([GOOD, BAD, GOOD, BAD])]
+    lines.insert(2, '{"id": 99, "text": "Отличный фи')  # a line cut short, mid-file
+    lines.append('{"id": 100, "te')  # and the scraper's last line
+    source = tmp_path / "scraped.jsonl.gz"
+    source.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    for chunk_rows in (100, 1):  # with 1, a chunk holds nothing but the unreadable line
+        output = tmp_path / f"scored-{chunk_rows}.jsonl"
+        score_file(source, output, model="sentiscore-lite", chunk_rows=chunk_rows, progress=False)
+        scored = pd.read_json(output, lines=True)
+        assert list(scored["status"]) == ["ok", "ok", "decode_error", "ok", "ok", "decode_error"]
+        assert list(scored["sentiment"].dropna()) == ["positive", "negative", "positive", "negative"]
+
+
+def test_semicolon_separated_csv_from_a_russian_excel(tmp_path):
+    source = tmp_path / "excel.csv"
+    source.write_bytes(f'отзыв;оценка\n"{GOOD}";5\n"{BAD}, и всё";1\n'.encode("cp1251"))
+    score_file(source, tmp_path / "scored.csv", model="sentiscore-lite", progress=False)
+    scored = pd.read_csv(tmp_path / "scored.csv")
+    assert list(scored["отзыв"]) == [GOOD, f"{BAD}, и всё"] and list(scored["оценка"]) == [5, 1]
+    assert list(scored["sentiment"]) == ["positive", "negative"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "jsonl"])
+def test_input_files_with_different_columns_merge_into_one_table(tmp_path, suffix):
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    pd.DataFrame({"text": [GOOD, BAD], "film": ["a", "b"]}).to_csv(folder / "part1.csv", index=False)
+    pd.DataFrame({"user": ["u"], "text": [BAD]}).to_csv(folder / "part2.csv", index=False)
+    output = tmp_path / f"scored.{suffix}"
+    summary = score_file(folder, output, model="sentiscore-lite", progress=False)
+    readers = {"csv": lambda: pd.read_csv(output, dtype=str, keep_default_na=False),
+               "parquet": lambda: pd.read_parquet(output), "jsonl": lambda: pd.read_json(output, lines=True)}
+    scored = readers[suffix]()
+    assert summary.rows == len(scored) == 3
+    assert list(scored.columns[:3]) == ["text", "film", "sentiment"] and "user" in scored.columns
+    assert list(scored["text"]) == [GOOD, BAD, BAD]
+    assert list(scored["sentiment"]) == ["positive", "negative", "negative"]
+    def cells(column):  # an absent cell is empty in CSV, null in Parquet and JSONL
+        return [value if isinstance(value, str) and value else None for value in scored[column]]
+
+    assert cells("film") == ["a", "b", None] and cells("user") == [None, None, "u"]

@@ -120,3 +120,9 @@ def test_a_windows_1251_file_reads_as_russian(tmp_path, suffix):
         path.write_bytes((json.dumps({"text": REVIEW}, ensure_ascii=False) + "\n").encode("cp1251"))
     reviews = load_reviews(path)
     assert reviews["text"] == ["Отличный фильм, пересмотрю ещё не раз."] and reviews["score10"] == [9.0]
+
+
+def test_a_semicolon_separated_csv_reads_for_evaluation(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_bytes(f'id;text\n1;"{REVIEW}"\n'.encode("cp1251"))
+    assert load_reviews(path)["score10"] == [9.0]

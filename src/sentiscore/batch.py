@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import gzip
+import io
 import json
 import multiprocessing
 import os
@@ -21,17 +22,18 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Full, Queue
 
 import pandas as pd
 
-from .data import FALLBACK_ENCODING, compression_of, file_format, text_encoding
+from .data import FALLBACK_ENCODING, compression_of, csv_separator, decompressed, file_format, text_encoding
 from .labels import SENTIMENTS
 from .predict import PreparedBatch, Scorer, as_scorer, predictions_from, prepare_batch
+from .preprocess import STATUS_DECODE_ERROR
 
 TEXT_COLUMN_GUESSES = ("text", "review", "content", "body", "comment", "отзыв", "текст")
 OUTPUT_COLUMNS = ("sentiment", "score", "score_low", "score_high", *(f"p_{s}" for s in SENTIMENTS), "status", "model",
@@ -78,20 +80,52 @@ def read_chunks(path: Path, chunk_rows: int, encoding: str | None = None) -> Ite
             yield batch.to_pandas(), done / total
         return
     size = max(path.stat().st_size, 1)
-    text = {"encoding": encoding or text_encoding(path), "encoding_errors": "replace",
-            "compression": compression_of(path)}
+    encoding = encoding or text_encoding(path)
     with path.open("rb") as raw:
         if fmt == "jsonl":
-            reader = pd.read_json(raw, lines=True, chunksize=chunk_rows, dtype=False, **text)
-        else:
-            try:
-                reader = pd.read_csv(raw, sep="\t" if fmt == "tsv" else ",", chunksize=chunk_rows, dtype=str,
-                                     keep_default_na=False, na_values=[""], **text)
-            except pd.errors.EmptyDataError:  # not even a header: no rows
-                return
+            lines = io.TextIOWrapper(decompressed(raw, compression_of(path)), encoding=encoding, errors="replace")
+            for frame in jsonl_frames(lines, chunk_rows):
+                yield frame, min(raw.tell() / size, 1.0)
+            return
+        try:
+            reader = pd.read_csv(raw, sep="\t" if fmt == "tsv" else csv_separator(path, encoding),
+                                 chunksize=chunk_rows, dtype=str, keep_default_na=False, na_values=[""],
+                                 encoding=encoding, encoding_errors="replace", compression=compression_of(path))
+        except pd.errors.EmptyDataError:  # not even a header: no rows
+            return
         with reader:
             for frame in reader:
                 yield frame, min(raw.tell() / size, 1.0)
+
+
+def jsonl_frames(lines: Iterable[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """JSON lines as frames of ``chunk_rows`` records. A line that is not a JSON object (a scraper's cut-off last
+    line) becomes an empty record, its position in ``frame.attrs["unreadable"]``: its row comes out flagged
+    ``decode_error`` instead of stopping the job."""
+    records: list[dict] = []
+    unreadable: list[int] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            unreadable.append(len(records))
+            record = {}
+        records.append(record)
+        if len(records) == chunk_rows:
+            yield _records_frame(records, unreadable)
+            records, unreadable = [], []
+    if records:
+        yield _records_frame(records, unreadable)
+
+
+def _records_frame(records: list[dict], unreadable: list[int]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records, index=pd.RangeIndex(len(records)))
+    frame.attrs["unreadable"] = unreadable
+    return frame
 
 
 def guess_text_column(columns: list[str]) -> str:
@@ -180,6 +214,8 @@ class Chunk:
     id_column: str | None
     file_index: int
     share: float
+    unreadable: list[int] = field(default_factory=list)
+    """Rows whose record could not be read (see ``jsonl_frames``)."""
 
 
 class ChunkScorer:
@@ -371,11 +407,14 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
                 if shard.exists():
                     yield Chunk(shard, None, None, None, file_index, share)
                     continue
+                unreadable = frame.attrs.get("unreadable", [])
+                if len(unreadable) == len(frame):  # not one record to take the columns from
+                    frame = frame.assign(**{name: None for name in (text_column or "text", id_column) if name})
                 column = text_column or guess_text_column(list(frame.columns))
                 for name in filter(None, (column, id_column)):
                     if name not in frame.columns:
                         raise ValueError(f"no column {name!r} in {path}; its columns: {list(frame.columns)}")
-                yield Chunk(shard, frame, column, id_column, file_index, share)
+                yield Chunk(shard, frame, column, id_column, file_index, share, unreadable)
 
     if engine == "ray":
         results = scored_on_ray(read_ahead(chunks()), model, address=address, actors=actors,
@@ -396,6 +435,8 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
             if scored is None:
                 skipped += 1
             else:
+                if chunk.unreadable:
+                    scored.iloc[chunk.unreadable, scored.columns.get_loc("status")] = STATUS_DECODE_ERROR
                 writes.append(writer.submit(write_atomically, scored, chunk.shard, shard_format))
                 rows += len(scored)
             while writes and (writes[0].done() or len(writes) > 2):
@@ -474,34 +515,61 @@ def write_atomically(frame: pd.DataFrame, path: Path, fmt: str) -> None:
 
 
 def merge_shards(parts: Path, output: Path, fmt: str) -> int:
-    """Concatenate the shards, in order, into ``output`` (renamed into place at the end); returns the rows."""
+    """Concatenate the shards, in order, into ``output`` (renamed into place at the end); returns the rows.
+    Shards may differ in their columns (input files or JSON records that do): the output has them all, in the
+    order they first appear, empty where a shard lacks one."""
     shards = sorted(parts.glob(f"part-*.{fmt}"))
     temporary = output.with_name(f".{output.name}.tmp")
-    rows = 0
-    if fmt == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        schema = pa.unify_schemas([pq.read_schema(s) for s in shards], promote_options="permissive")
-        with pq.ParquetWriter(temporary, schema) as writer:
-            for shard in shards:
-                table = pq.read_table(shard)
-                rows += table.num_rows
-                writer.write_table(table.cast(schema) if table.schema != schema else table)
-    else:
-        with _open_output(temporary, output) as out:
-            for number, shard in enumerate(shards):
-                with shard.open("r", encoding="utf-8", newline="") as text:
-                    header = text.readline() if fmt != "jsonl" else ""
-                    if number == 0:
-                        out.write(header)
-                    shutil.copyfileobj(text, out)
-                rows += _count_rows(shard, fmt)
+    rows = _merge_parquet(shards, temporary) if fmt == "parquet" else _merge_text(shards, temporary, output, fmt)
     temporary.replace(output)
     for shard in shards:
         shard.unlink()
     (parts / MANIFEST).unlink(missing_ok=True)
     parts.rmdir()
+    return rows
+
+
+def _merge_parquet(shards: list[Path], temporary: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = 0
+    schema = pa.unify_schemas([pq.read_schema(s) for s in shards], promote_options="permissive")
+    with pq.ParquetWriter(temporary, schema) as writer:
+        for shard in shards:
+            table = pq.read_table(shard)
+            for field_ in schema:
+                if field_.name not in table.column_names:
+                    table = table.append_column(field_.name, pa.nulls(table.num_rows, field_.type))
+            rows += table.num_rows
+            writer.write_table(table.select(schema.names).cast(schema))
+    return rows
+
+
+def _merge_text(shards: list[Path], temporary: Path, output: Path, fmt: str) -> int:
+    import csv
+
+    separator = "\t" if fmt == "tsv" else ","
+    headers = []
+    if fmt != "jsonl":
+        for shard in shards:
+            with shard.open(encoding="utf-8", newline="") as text:
+                headers.append(next(csv.reader(text, delimiter=separator), []))
+    columns = list(dict.fromkeys(name for header in headers for name in header))
+    rows = 0
+    with _open_output(temporary, output) as out:
+        for number, shard in enumerate(shards):
+            if headers and headers[number] != columns:  # rows laid out as the whole output's header says
+                frame = pd.read_csv(shard, sep=separator, dtype=str, keep_default_na=False)
+                frame.reindex(columns=columns).to_csv(out, sep=separator, header=number == 0, index=False)
+                rows += len(frame)
+                continue
+            with shard.open("r", encoding="utf-8", newline="") as text:
+                header = text.readline() if fmt != "jsonl" else ""
+                if number == 0:
+                    out.write(header)
+                shutil.copyfileobj(text, out)
+            rows += _count_rows(shard, fmt)
     return rows
 
 

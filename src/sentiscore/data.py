@@ -16,6 +16,7 @@ import json
 import lzma
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .grades import extract_score, strip_score
 from .labels import sentiment_from_mark
@@ -101,11 +102,31 @@ def read_records(path: str | Path | Iterable[str | Path]) -> Iterator[dict]:
         import datasets
 
         datasets.disable_progress_bars()
-        options = {"sep": "\t"} if fmt == "tsv" else {}
-        builder = "csv" if fmt == "tsv" else fmt
+        options = {}
         if fmt != "parquet":
-            options.update(encoding=text_encoding(one), encoding_errors="replace")
+            encoding = text_encoding(one)
+            options.update(sep="\t" if fmt == "tsv" else csv_separator(one, encoding), encoding=encoding,
+                           encoding_errors="replace")
+        builder = "csv" if fmt == "tsv" else fmt
         yield from datasets.load_dataset(builder, data_files=[one], split="train", **options)
+
+
+def csv_separator(path: str | Path, encoding: str | None = None) -> str:
+    """``;`` when the header line holds more semicolons than commas (Excel's CSV in a Russian locale), else ``,``."""
+    with _open(path, "rt", encoding=encoding or text_encoding(path), errors="replace") as text:
+        header = text.readline()
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def decompressed(raw: BinaryIO, compression: str | None) -> BinaryIO:
+    """A binary stream of ``raw``'s decompressed bytes (``compression`` as ``compression_of`` names it)."""
+    if compression == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(raw)
+    if compression == "gzip":
+        return gzip.GzipFile(fileobj=raw)
+    return {"bz2": bz2.BZ2File, "xz": lzma.LZMAFile}[compression](raw) if compression else raw
 
 
 def _open(path: str | Path, mode: str, **text_options):
