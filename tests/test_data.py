@@ -126,3 +126,11 @@ def test_a_semicolon_separated_csv_reads_for_evaluation(tmp_path):
     path = tmp_path / "reviews.csv"
     path.write_bytes(f'id;text\n1;"{REVIEW}"\n'.encode("cp1251"))
     assert load_reviews(path)["score10"] == [9.0]
+
+
+def test_cut_off_json_lines_are_left_out_of_an_evaluation_with_a_warning(tmp_path):
+    path = tmp_path / "reviews.jsonl"
+    path.write_text(json.dumps({"text": REVIEW}, ensure_ascii=False) + '\n{"text": "Ужасно, 2 из\n')
+    with pytest.warns(UserWarning, match="1 line"):
+        reviews = load_reviews(path)
+    assert reviews["score10"] == [9.0]

@@ -30,7 +30,15 @@ from queue import Full, Queue
 
 import pandas as pd
 
-from .data import FALLBACK_ENCODING, compression_of, csv_separator, decompressed, file_format, text_encoding
+from .data import (
+    FALLBACK_ENCODING,
+    compression_of,
+    csv_separator,
+    decompressed,
+    file_format,
+    json_record,
+    text_encoding,
+)
 from .labels import SENTIMENTS
 from .predict import PreparedBatch, Scorer, as_scorer, predictions_from, prepare_batch
 from .preprocess import STATUS_DECODE_ERROR
@@ -104,17 +112,11 @@ def jsonl_frames(lines: Iterable[str], chunk_rows: int) -> Iterator[pd.DataFrame
     ``decode_error`` instead of stopping the job."""
     records: list[dict] = []
     unreadable: list[int] = []
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            record = None
-        if not isinstance(record, dict):
+    for line in filter(str.strip, lines):
+        record = json_record(line)
+        if record is None:
             unreadable.append(len(records))
-            record = {}
-        records.append(record)
+        records.append(record or {})
         if len(records) == chunk_rows:
             yield _records_frame(records, unreadable)
             records, unreadable = [], []

@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import json
 import lzma
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -90,14 +91,14 @@ def read_records(path: str | Path | Iterable[str | Path]) -> Iterator[dict]:
     """Rows of JSONL, CSV, TSV or Parquet files (compressed too).
 
     JSONL is read line by line (its records may differ in their fields, which ``datasets`` rejects when a
-    column is null for thousands of rows); CSV, TSV and Parquet go through ``datasets``.
+    column is null for thousands of rows); a line that is not a JSON object is left out, with one warning per
+    file. CSV, TSV and Parquet go through ``datasets``.
     """
     paths = [str(path)] if isinstance(path, (str, Path)) else [str(p) for p in path]
     for one in paths:
         fmt = file_format(one)
         if fmt == "jsonl":
-            with _open_text(one) as lines:
-                yield from (json.loads(line) for line in lines if line.strip())
+            yield from _json_records(one)
             continue
         import datasets
 
@@ -109,6 +110,29 @@ def read_records(path: str | Path | Iterable[str | Path]) -> Iterator[dict]:
                            encoding_errors="replace")
         builder = "csv" if fmt == "tsv" else fmt
         yield from datasets.load_dataset(builder, data_files=[one], split="train", **options)
+
+
+def json_record(line: str) -> dict | None:
+    """The JSON object on a line, or None when the line holds none (cut short, or another JSON value)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _json_records(path: str) -> Iterator[dict]:
+    unreadable = 0
+    with _open_text(path) as lines:
+        for line in filter(str.strip, lines):
+            record = json_record(line)
+            if record is None:
+                unreadable += 1
+            else:
+                yield record
+    if unreadable:
+        warnings.warn(f"{path}: {unreadable} line(s) are not JSON objects (cut short?) and were left out",
+                      stacklevel=3)
 
 
 def csv_separator(path: str | Path, encoding: str | None = None) -> str:
