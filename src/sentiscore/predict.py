@@ -13,7 +13,8 @@ import numpy as np
 from .labels import SENTIMENTS
 from .preprocess import MAX_CHARS, SCORABLE, check_text, normalize
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+MODELS_DIR = Path(__file__).parent / "models"
+"""The shipped models: in a checkout a link to the repository's ``models/``, in a wheel a copy of it."""
 DEFAULT_MODEL = "sentiscore-e5-lite"
 LITE_MODEL = "sentiscore-lite"
 
