@@ -183,14 +183,13 @@ class Progress:
     def update(self, rows: int, file_index: int, share: float) -> None:
         self.rows += rows
         done = 100 * (file_index + share)
-        if not self.rows:
-            self.resumed_at = done
-            self.started = time.time()
+        if not self.rows:  # only shards of an earlier run so far: this run's clock starts here
+            self.resumed_at, self.started = done, time.time()
+            if self.bar is not None:
+                self.bar.initial, self.bar.start_t = done, self.started
         elapsed = time.time() - self.started
         rate = self.rows / max(elapsed, 1e-9)
         if self.bar is not None:
-            if not self.rows:
-                self.bar.initial, self.bar.start_t = done, self.started
             self.bar.n = done
             self.bar.set_postfix_str(f"{self.rows:,} rows, {rate:,.0f} rows/s")
         elif self.enabled and (time.time() - self.last_line >= self.every):
@@ -401,9 +400,10 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     def chunks() -> Iterator[Chunk]:
         index = 0
         for file_index, path in enumerate(files):
-            if progress and file_format(path) != "parquet" and text_encoding(path) == FALLBACK_ENCODING:
+            encoding = None if file_format(path) == "parquet" else text_encoding(path)
+            if progress and encoding == FALLBACK_ENCODING:
                 print(f"sentiscore: {path} is not UTF-8: read as {FALLBACK_ENCODING}", file=sys.stderr)
-            for frame, share in read_chunks(path, chunk_rows):
+            for frame, share in read_chunks(path, chunk_rows, encoding):
                 shard = parts / f"part-{index:06d}.{shard_format}"
                 index += 1
                 if shard.exists():

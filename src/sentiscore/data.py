@@ -73,9 +73,8 @@ SNIFFED_BYTES = 1 << 20
 def text_encoding(path: str | Path) -> str:
     """The encoding to read a text file with, from its first megabyte (decompressed): UTF-8 (``utf-8-sig`` with
     a byte-order mark), UTF-16 with a byte-order mark, or ``FALLBACK_ENCODING`` when most of its non-ASCII bytes
-    are not UTF-8. A few bad bytes
-    in a UTF-8 file leave it UTF-8: readers replace them, and the rows that hold them come out as
-    ``decode_error``."""
+    are not UTF-8. A few bad bytes in a UTF-8 file leave it UTF-8: readers replace them, and the rows that hold
+    them come out as ``decode_error``."""
     with _open(path, "rb") as raw:
         sample = raw.read(SNIFFED_BYTES)
     if sample.startswith(codecs.BOM_UTF8):

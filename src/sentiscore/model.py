@@ -163,9 +163,9 @@ class ReviewModel(nn.Module):
         if backend.truncation or backend.padding:  # a tokenizer.json may carry its own, a transformers call too
             backend.no_truncation()
             backend.no_padding()
-        if WordCachedTokenizer.handles(backend):
-            if self._word_cache is None or self._word_cache.tokenizer is not backend:
-                self._word_cache = WordCachedTokenizer(backend)
+        if self._word_cache is None and WordCachedTokenizer.handles(backend):
+            self._word_cache = WordCachedTokenizer(backend)
+        if self._word_cache is not None:
             return self._word_cache.encode(texts)
         # The fast path skips the character offsets: the same ids in 70 % of the time of the transformers call.
         encode = getattr(backend, "encode_batch_fast", backend.encode_batch)
