@@ -25,11 +25,11 @@ _BREAK_TAG = re.compile(r"<\s*(?:br|/p|/div|/li|/h\d)\s*/?>", re.IGNORECASE)
 _EXCEL_CR = re.compile(r"_x000[dD]_")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 # Runs of horizontal white space other than one plain space: matching every single space between words would
-# cost twice the time for nothing.
+# be work for nothing.
 _ODD_SPACE = re.compile(r" [^\S\n]+|[^\S\n ][^\S\n]*")
 _NEWLINE_AND_SPACE = re.compile(r"\n\s*")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|\d+(?:[.,]\d+)?", re.UNICODE)
-# Counted by runs, not one by one: findall of single letters builds a string per letter (3x slower).
+# Counted by runs, not one by one: findall of single letters builds a string per letter.
 _CYRILLIC_RUN = re.compile(r"[а-яёА-ЯЁ]+")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 # Unicode categories Cc (minus tab, newline, carriage return), Cs and Co.
