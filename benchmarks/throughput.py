@@ -55,8 +55,9 @@ def run_plain(texts: list[str], model_name: str, device: str) -> float:
     model = ReviewModel.load(resolve_model_path(model_name)).to(target).eval()
     extract = pipeline("feature-extraction", model=model.encoder, tokenizer=model.tokenizer, device=target,
                        framework="pt", return_tensors=True, tokenize_kwargs={"truncation": True, "max_length": 512})
-    started = time.perf_counter()
     with torch.inference_mode():
+        extract(texts[0])  # the first call pays for the device's start-up, as in run_sentiscore
+        started = time.perf_counter()
         for text in texts:
             pooled = extract(text)[0].mean(0, keepdim=True).to(target)
             model.sentiment_head(pooled).softmax(-1), model.score_head(pooled).softmax(-1)
@@ -68,6 +69,7 @@ def run_sentiscore(texts: list[str], model_name: str, device: str) -> float:
     from sentiscore.predict import load_model
 
     scorer = load_model(model_name, device)
+    scorer.run(scorer.prepare(texts[:64]), progress=False)
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "reviews.csv"
         pd.DataFrame({"text": texts}).to_csv(source, index=False)

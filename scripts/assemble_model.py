@@ -1,6 +1,6 @@
 """Put the weights a GPU run sent back (scripts/gpu_run.py) into a model folder that sentiscore loads.
 
-Run: python scripts/assemble_model.py RUN_OUTPUT models/sentiscore-e5-ru [--carry .carry]
+Run: python scripts/assemble_model.py RUN_OUTPUT models/sentiscore-e5-ru [--carry .carry] [--window 256]
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     parser.add_argument("output", type=Path)
     parser.add_argument("--carry", type=Path, default=Path(".carry"))
+    parser.add_argument("--window", type=int, help="the reading window to ship, if not the trained one")
     args = parser.parse_args()
     config = ModelConfig.load(args.run / "sentiscore.json")
+    config.window = args.window or config.window
     model = fresh_model(args.carry, config.window)
     state = {}
     for shard in sorted(args.run.glob("weights-*.safetensors")):

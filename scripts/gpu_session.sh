@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# One GPU session's whole job in one command: train the encoder on every corpus (held-out parts excluded), predict
-# the held-out reviews, retrain on corpus subsets while BUDGET seconds last, then benchmark the CPU half of file
-# scoring alone on the machine's cores, and file scoring with the new model against the plain pipeline loop on the
-# GPU. Weights, held-out predictions and logs land in $OUT (8 files at most come back); the throughput table is the
-# last thing printed.
+# One GPU session's whole job in one command: train the encoder on every corpus (held-out parts excluded), then on
+# the films alone, keep the candidate that scripts/gpu_run.py's rule picks, predict the held-out reviews; benchmark
+# the CPU half of file scoring alone on the machine's cores, and file scoring with the new model (256-token
+# windows, as shipped) against the plain pipeline loop on the GPU; then retrain on corpus subsets until DEADLINE
+# seconds from the start. Each step runs even if one before it failed. Weights, held-out predictions, results.json
+# and session.log (all that was printed) land in $OUT: 7 files, of the 8 that can come back.
 #
 # Here, first:  PYTHONPATH=src .venv/bin/python scripts/prepare_training.py --data-dir ../shared/data
 #               (.carry/: the 4-bit base, tokenizer, tokenised corpora and dev texts, ~47 MB)
@@ -11,23 +12,28 @@
 # The working tree that travels is limited to 64 MiB and the shipped models fill most of it, so send it from a
 # branch without the shipped encoder, which the run does not need:
 #   git switch -c gpu-run && git rm -rq models/sentiscore-e5-ru && git commit -qm "gpu run"
-#   device run: bash scripts/gpu_session.sh   (carry: .carry; timeout_s 540)
+#   device run: bash scripts/gpu_session.sh   (carry: .carry; timeout_s 560)
 #   git switch main && git branch -D gpu-run
 #   PYTHONPATH=src:scripts .venv/bin/python scripts/assemble_model.py RUN_FILES models/sentiscore-e5-ru
-set -euo pipefail
+set -uo pipefail
 export PYTHONPATH=src PYTHONUNBUFFERED=1
 PYTHON=${PYTHON:-python3}
 OUT=${OUT:?OUT must name the folder that comes back}
 mkdir -p "$OUT"
+exec > >(tee "$OUT/session.log") 2>&1
+step() { echo "== $* ($SECONDS s)"; "$@" || echo "== failed with $?: $*"; }
 if [[ -n "${TINY:-}" ]]; then
-  "$PYTHON" scripts/gpu_run.py --carry .carry --out "$OUT" --tiny --budget 0
-  device=cpu reviews=40
+  train=(--tiny) device=cpu reviews=40 deadline=${DEADLINE:-0}
 else
-  "$PYTHON" scripts/gpu_run.py --carry .carry --out "$OUT" --epochs "${EPOCHS:-3}" --budget "${BUDGET:-330}"
-  device=cuda reviews=${REVIEWS:-20000}
+  train=(--epochs "${EPOCHS:-3}") device=cuda reviews=${REVIEWS:-40000} deadline=${DEADLINE:-500}
 fi
-PYTHONPATH=src:scripts "$PYTHON" scripts/assemble_model.py "$OUT" /tmp/sentiscore-trained --carry .carry
-"$PYTHON" benchmarks/cpu_side.py --model /tmp/sentiscore-trained --texts .carry/dev_texts.parquet \
+step "$PYTHON" scripts/gpu_run.py --carry .carry --out "$OUT" "${train[@]}"
+PYTHONPATH=src:scripts step "$PYTHON" scripts/assemble_model.py "$OUT" /tmp/sentiscore-trained --carry .carry \
+  --window 256
+step "$PYTHON" benchmarks/cpu_side.py --model /tmp/sentiscore-trained --texts .carry/dev_texts.parquet \
   --reviews "$((reviews < 8000 ? reviews : 8000))" --workers 0 8 14
-"$PYTHON" benchmarks/throughput.py --device "$device" --model /tmp/sentiscore-trained \
+step "$PYTHON" benchmarks/throughput.py --device "$device" --model /tmp/sentiscore-trained \
   --texts .carry/dev_texts.parquet --reviews "$reviews"
+step "$PYTHON" scripts/gpu_run.py --carry .carry --out "$OUT" "${train[@]}" --ablations --budget "$((deadline - SECONDS))"
+echo "== done ($SECONDS s)"
+sleep 1  # lets tee write the last lines
