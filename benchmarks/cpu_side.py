@@ -31,7 +31,9 @@ def stub_encoder(scorer: TransformerScorer) -> None:
     """Window sums of zeros instead of the encoder's: everything around the forward pass still runs."""
     hidden = scorer.model.encoder.config.hidden_size
 
-    def pooled_windows(input_ids: torch.Tensor, attention_mask: torch.Tensor):
+    def pooled_windows(input_ids: torch.Tensor, attention_mask: torch.Tensor | None):
+        if attention_mask is None:
+            return torch.zeros(len(input_ids), hidden), torch.full((len(input_ids), 1), float(input_ids.shape[1]))
         return torch.zeros(len(input_ids), hidden), attention_mask.sum(1, keepdim=True).float()
 
     scorer.model.pooled_windows = pooled_windows

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Full, Queue
 
+import numpy as np
 import pandas as pd
 
 from .data import (
@@ -40,7 +41,7 @@ from .data import (
     text_encoding,
 )
 from .labels import SENTIMENTS
-from .predict import PreparedBatch, Scorer, as_scorer, predictions_from, prepare_batch
+from .predict import PreparedBatch, Scorer, as_scorer, prepare_batch, score_prepared
 from .preprocess import STATUS_DECODE_ERROR
 
 TEXT_COLUMN_GUESSES = ("text", "review", "content", "body", "comment", "отзыв", "текст")
@@ -140,15 +141,15 @@ def guess_text_column(columns: list[str]) -> str:
 
 def add_predictions(frame: pd.DataFrame, scorer: Scorer, batch: PreparedBatch) -> pd.DataFrame:
     """The frame with the prediction columns added; every row kept, unscorable ones flagged in ``status``."""
-    predictions = predictions_from(scorer, batch, progress=False)
+    scored = score_prepared(scorer, batch, progress=False)
     out = frame.copy()
-    out["sentiment"] = [p.sentiment for p in predictions]
-    out["score"] = [p.score for p in predictions]
-    out["score_low"] = [p.score_interval[0] if p.score_interval else None for p in predictions]
-    out["score_high"] = [p.score_interval[1] if p.score_interval else None for p in predictions]
-    for label in SENTIMENTS:
-        out[f"p_{label}"] = [p.probabilities.get(label) if p.ok else None for p in predictions]
-    out["status"] = [p.status for p in predictions]
+    out["sentiment"] = scored.sentiments
+    out["score"] = scored.scores
+    intervals = np.full((len(out), 2), np.nan) if scored.intervals is None else scored.intervals
+    out["score_low"], out["score_high"] = intervals[:, 0], intervals[:, 1]
+    for label, probabilities in zip(SENTIMENTS, scored.probabilities.T):
+        out[f"p_{label}"] = probabilities
+    out["status"] = scored.statuses
     out["model"] = scorer.name
     out["model_version"] = scorer.version
     return out

@@ -26,9 +26,8 @@ CONFIG_FILE = "sentiscore.json"
 @dataclass
 class ModelConfig:
     """What a saved model needs besides its weights to read text: ``window`` is the reading window (special
-    tokens included), which may be shorter than the one it trained on (``training["window"]``): the shipped encoder
-    trained on 512 tokens reads 256-token windows, as good on dev and 1.24x faster on a CPU
-    (benchmarks/windows.py).
+    tokens included), which may be shorter than the one it trained on (``training["window"]``): faster on a CPU,
+    at some cost in quality that benchmarks/windows.py measures (the shipped encoder reads as it was trained).
 
     ``interval`` is the share of self-reported scores the score interval should hold; ``interval_mass`` the
     central probability mass of the predicted distribution taken to build it. An interval of whole bins holds
@@ -111,7 +110,7 @@ def median_score(probabilities: np.ndarray) -> np.ndarray:
     """The median of each predicted 1..10 distribution, each bin spread over [k - 0.5, k + 0.5].
 
     The median, not the mean, is the point that minimises the expected absolute error; on the dev split it gave
-    a lower MAE than the mean (0.94 against 1.00) for the same model.
+    a lower MAE than the mean (0.94 against 1.00) for the same model (sentiscore-e5-ru 1.1).
     """
     cumulative = np.cumsum(probabilities, axis=-1)
     rows = np.arange(len(probabilities))
@@ -172,19 +171,19 @@ class ReviewModel(nn.Module):
         return [np.array(encoding.ids, dtype=np.int32) for encoding in encode(texts, add_special_tokens=False)]
 
     def pooled_windows(self, input_ids: torch.Tensor,
-                       attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sum of token states and token count of each window (special tokens included, as e5 was trained)."""
-        # Without padding the mask is left out, which lets the encoder take its fastest attention kernel.
-        mask_needed = not bool(attention_mask.all())
-        states = self.encoder(input_ids=input_ids,
-                              attention_mask=attention_mask if mask_needed else None).last_hidden_state
+                       attention_mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sum of token states and token count of each window (special tokens included, as e5 was trained);
+        ``attention_mask`` None: no window is padded, which lets the encoder take its fastest attention kernel."""
+        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if attention_mask is None:
+            return states.sum(1).float(), torch.full((len(states), 1), float(states.shape[1]), device=states.device)
         mask = attention_mask.unsqueeze(-1).to(states.dtype)
         return (states * mask).sum(1).float(), mask.sum(1).float()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, window_doc: torch.Tensor,
                 n_docs: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Sentiment and score logits per review, from a batch of windows and the review each belongs to."""
-        sums, counts = self.pooled_windows(input_ids, attention_mask)
+        sums, counts = self.pooled_windows(input_ids, None if bool(attention_mask.all()) else attention_mask)
         doc_sums = torch.zeros(n_docs, sums.shape[1], device=sums.device).index_add_(0, window_doc, sums)
         doc_counts = torch.zeros(n_docs, 1, device=sums.device).index_add_(0, window_doc, counts)
         return self.heads(doc_sums / doc_counts.clamp(min=1.0))

@@ -79,20 +79,46 @@ def prepare_batch(scorer: Scorer, texts: Sequence[object]) -> PreparedBatch:
     return PreparedBatch(statuses, ready, model_input)
 
 
+@dataclass
+class ScoredBatch:
+    """A batch's predictions as arrays over all its rows, as file scoring writes them: rows that were not scored
+    hold None as sentiment and NaN elsewhere; ``intervals`` is None for a model without score intervals."""
+
+    statuses: list[str]
+    sentiments: np.ndarray
+    scores: np.ndarray
+    probabilities: np.ndarray
+    intervals: np.ndarray | None
+
+
+def score_prepared(scorer: Scorer, batch: PreparedBatch, progress: bool = True) -> ScoredBatch:
+    """Run the model on a prepared batch (one call for all its scorable rows)."""
+    rows = len(batch.statuses)
+    sentiments = np.full(rows, None, dtype=object)
+    scores, probabilities = np.full(rows, np.nan), np.full((rows, len(SENTIMENTS)), np.nan)
+    intervals = None
+    if batch.ready:
+        ready = np.asarray(batch.ready)
+        ready_probabilities, ready_scores, ready_intervals = scorer.run(batch.model_input, progress)
+        sentiments[ready] = np.array(SENTIMENTS, dtype=object)[np.argmax(ready_probabilities, axis=1)]
+        scores[ready], probabilities[ready] = ready_scores, ready_probabilities
+        if ready_intervals is not None:
+            intervals = np.full((rows, 2), np.nan)
+            intervals[ready] = ready_intervals
+    return ScoredBatch(batch.statuses, sentiments, scores, probabilities, intervals)
+
+
 def predictions_from(scorer: Scorer, texts: Sequence[object] | PreparedBatch,
                      progress: bool = True) -> list[Prediction]:
     """Check every value, score the scorable ones in one call, and flag the rest; one Prediction per input."""
     batch = texts if isinstance(texts, PreparedBatch) else prepare_batch(scorer, texts)
-    statuses, ready = batch.statuses, batch.ready
-    results: list[Prediction] = [Prediction(None, None, status=status) for status in statuses]
-    if not ready:
-        return results
-    probabilities, scores, intervals = scorer.run(batch.model_input, progress)
-    for row, index in enumerate(ready):
-        probs = {label: float(p) for label, p in zip(SENTIMENTS, probabilities[row])}
-        interval = None if intervals is None else (float(intervals[row, 0]), float(intervals[row, 1]))
-        results[index] = Prediction(SENTIMENTS[int(np.argmax(probabilities[row]))], float(scores[row]), probs,
-                                    interval, statuses[index])
+    scored = score_prepared(scorer, batch, progress)
+    results: list[Prediction] = [Prediction(None, None, status=status) for status in scored.statuses]
+    for index in batch.ready:
+        interval = None if scored.intervals is None else tuple(scored.intervals[index].tolist())
+        results[index] = Prediction(scored.sentiments[index], float(scored.scores[index]),
+                                    dict(zip(SENTIMENTS, scored.probabilities[index].tolist())), interval,
+                                    scored.statuses[index])
     return results
 
 
