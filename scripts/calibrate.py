@@ -2,7 +2,7 @@
 the ensemble's sentiment temperature and its encoder's score-interval mass.
 
 The reviews: the title-disjoint held-out parts of every corpus except Kinopoisk's (the dev split, kept for the
-model card) and LiveLib's (the shipped encoder was trained before LiveLib's held-out part existed).
+model card).
 
 - Temperature: one parameter, fitted by log-loss on the reviews with a sentiment. It never changes which class
   wins, so accuracies stay as they were; only the probabilities move.
@@ -33,7 +33,7 @@ from sentiscore.model import CONFIG_FILE as MODEL_CONFIG_FILE
 from sentiscore.model import median_score, score_interval
 from sentiscore.predict import load_model, prepare_batch
 
-UNSEEN_BY_BOTH = [name for name in CORPORA if name not in ("kinopoisk", "livelib")]
+UNSEEN_BY_BOTH = [name for name in CORPORA if name != "kinopoisk"]
 MASSES = np.round(np.arange(0.30, 0.96, 0.01), 2)
 
 
