@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # One GPU session's whole job in one command: train the encoder on every corpus (held-out parts excluded), then on
-# the films alone, keep the candidate that scripts/gpu_run.py's rule picks, predict the held-out reviews; benchmark
-# the CPU half of file scoring alone on the machine's cores, and file scoring with the new model (256-token
-# windows, as shipped) against the plain pipeline loop on the GPU; then retrain on corpus subsets until DEADLINE
-# seconds from the start. Each step runs even if one before it failed. Weights, held-out predictions, results.json
+# the films alone, keep the candidate that scripts/gpu_run.py's rule picks, predict the held-out reviews; run
+# scripts/gpu_benchmarks.sh with the new model; then retrain on corpus subsets until DEADLINE seconds from the
+# start. Each step runs even if one before it failed. Weights, held-out predictions, results.json
 # and session.log (all that was printed) land in $OUT: 7 files, of the 8 that can come back.
 #
 # Here, first:  PYTHONPATH=src .venv/bin/python scripts/prepare_training.py --data-dir ../shared/data
@@ -28,12 +27,8 @@ else
   train=(--epochs "${EPOCHS:-3}") device=cuda reviews=${REVIEWS:-40000} deadline=${DEADLINE:-500}
 fi
 step "$PYTHON" scripts/gpu_run.py --carry .carry --out "$OUT" "${train[@]}"
-PYTHONPATH=src:scripts step "$PYTHON" scripts/assemble_model.py "$OUT" /tmp/sentiscore-trained --carry .carry \
-  --window 256
-step "$PYTHON" benchmarks/cpu_side.py --model /tmp/sentiscore-trained --texts .carry/dev_texts.parquet \
-  --reviews "$((reviews < 8000 ? reviews : 8000))" --workers 0 8 14
-step "$PYTHON" benchmarks/throughput.py --device "$device" --model /tmp/sentiscore-trained \
-  --texts .carry/dev_texts.parquet --reviews "$reviews"
+PYTHONPATH=src:scripts step "$PYTHON" scripts/assemble_model.py "$OUT" /tmp/sentiscore-trained --carry .carry
+MODEL=/tmp/sentiscore-trained DEVICE=$device REVIEWS=$reviews PYTHON=$PYTHON bash scripts/gpu_benchmarks.sh
 step "$PYTHON" scripts/gpu_run.py --carry .carry --out "$OUT" "${train[@]}" --ablations --budget "$((deadline - SECONDS))"
 echo "== done ($SECONDS s)"
 sleep 1  # lets tee write the last lines

@@ -1,0 +1,88 @@
+"""The encoder's forward pass alone on a GPU, in the ways it could run: what file scoring's model half can reach.
+
+Each way reads the same dev reviews whole (token ids prepared once, no file I/O) after a warm-up pass, and is
+compared with the shipped way (fp32 weights under bf16 autocast) on the predictions it gives:
+
+- autocast:     fp32 weights, bf16 autocast (shipped), at the model's window and at 256 tokens, two batch sizes;
+- bf16 weights: the encoder cast to bf16, no autocast (no casts between layers, half the weight traffic);
+- compiled:     bf16 weights and ``torch.compile(dynamic=True)`` on the encoder (its compile time is printed).
+
+Run: python benchmarks/gpu_inference.py [--model sentiscore-e5-ru] [--texts FILE] [--reviews 8000]
+Reviews: as in benchmarks/throughput.py. On a CPU (``--device cpu``) it runs, slowly, as a smoke test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from throughput import reviews
+
+from sentiscore.inference import infer_ids, pick_device
+from sentiscore.model import ReviewModel
+from sentiscore.predict import resolve_model_path
+
+
+def timed(model: ReviewModel, ids: list[np.ndarray], device: torch.device, batch_tokens: int,
+          precision: str) -> tuple[float, np.ndarray, np.ndarray]:
+    infer_ids(model, ids[:256], device, batch_tokens, precision=precision)  # kernels chosen, memory pooled
+    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    synchronize()
+    started = time.perf_counter()
+    sentiment, distribution = infer_ids(model, ids, device, batch_tokens, precision=precision)
+    synchronize()
+    return len(ids) / (time.perf_counter() - started), sentiment, distribution
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="sentiscore-e5-ru")
+    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--texts", type=Path, help="a CSV or Parquet file with a text column to read instead")
+    parser.add_argument("--reviews", type=int, default=8000)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch-tokens", type=int, nargs="+", default=[65_536, 262_144])
+    args = parser.parse_args()
+    device = pick_device(args.device)
+    shipped = ReviewModel.load(resolve_model_path(args.model)).to(device).eval()
+    ids = shipped.encode_text(reviews(args.reviews, args.data_dir, args.texts))
+    print(f"{args.model} on {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}: {len(ids):,} reviews, "
+          f"{sum(map(len, ids)):,} tokens")
+    print(f"{'way':<34}{'window':>7}{'batch tokens':>13}{'reviews/s':>11}{'same sentiment':>16}{'score moved':>12}")
+    reference = None
+
+    def report(way: str, model: ReviewModel, window: int, batch_tokens: int, precision: str) -> None:
+        nonlocal reference
+        model.config.window = window
+        rate, sentiment, distribution = timed(model, ids, device, batch_tokens, precision)
+        expected = distribution @ np.arange(1, 11)
+        if reference is None:
+            reference = (sentiment.argmax(1), expected)
+        same = (sentiment.argmax(1) == reference[0]).mean()
+        moved = np.abs(expected - reference[1]).mean()
+        print(f"{way:<34}{window:>7}{batch_tokens:>13,}{rate:>11,.0f}{same:>16.4f}{moved:>12.4f}", flush=True)
+
+    trained = shipped.config.window
+    for window in dict.fromkeys([trained, 256]):
+        for batch_tokens in args.batch_tokens:
+            report("autocast bf16 (shipped)", shipped, window, batch_tokens, "bf16")
+    half = copy.deepcopy(shipped)
+    half.encoder.to(torch.bfloat16)  # the heads stay in fp32, as the pooled sums they read
+    for batch_tokens in args.batch_tokens:
+        report("bf16 weights", half, trained, batch_tokens, "fp32")
+    started = time.perf_counter()
+    try:
+        half.encoder = torch.compile(half.encoder, dynamic=True)
+        infer_ids(half, ids[:64], device, args.batch_tokens[-1], precision="fp32")
+        print(f"torch.compile: first pass {time.perf_counter() - started:.0f} s", flush=True)
+        report("bf16 weights, compiled", half, trained, args.batch_tokens[-1], "fp32")
+    except Exception as error:  # the measurements above stand
+        print(f"torch.compile failed after {time.perf_counter() - started:.0f} s: {error!r}"[:2000])
+
+
+if __name__ == "__main__":
+    main()
