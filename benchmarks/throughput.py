@@ -8,7 +8,8 @@ sentiscore: `sentiscore score` on a CSV of the same reviews (reads whole reviews
             end to end with the I/O.
 
 Run: python benchmarks/throughput.py [--reviews 200] [--device cpu|cuda] [--model sentiscore-e5-ru] [--texts FILE]
-                                    [--plain-reviews 1000]
+                                    [--plain-reviews 1000] [--profile]
+``--profile`` prints where sentiscore's main thread spends its time (cProfile), the thread a GPU waits on.
 The plain loop reads at most ``--plain-reviews`` of them (one at a time it needs minutes for what sentiscore
 does in seconds on a GPU); both rates are reviews per second.
 Reviews: the documented dev split of ../shared/data (ratings stripped), or the ``text`` column of ``--texts`` (a
@@ -19,6 +20,7 @@ example; repeated when fewer than ``--reviews``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -64,7 +66,10 @@ def run_plain(texts: list[str], model_name: str, device: str) -> float:
     return time.perf_counter() - started
 
 
-def run_sentiscore(texts: list[str], model_name: str, device: str) -> float:
+def run_sentiscore(texts: list[str], model_name: str, device: str, profile: bool = False) -> float:
+    import cProfile
+    import pstats
+
     from sentiscore.batch import score_file
     from sentiscore.predict import load_model
 
@@ -73,9 +78,14 @@ def run_sentiscore(texts: list[str], model_name: str, device: str) -> float:
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "reviews.csv"
         pd.DataFrame({"text": texts}).to_csv(source, index=False)
+        profiler = cProfile.Profile()
         started = time.perf_counter()
-        score_file(source, Path(folder) / "scored.parquet", model=scorer, progress=False)
-        return time.perf_counter() - started
+        with profiler if profile else contextlib.nullcontext():
+            score_file(source, Path(folder) / "scored.parquet", model=scorer, progress=False)
+        seconds = time.perf_counter() - started
+    if profile:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    return seconds
 
 
 def main() -> None:
@@ -86,11 +96,13 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     parser.add_argument("--texts", type=Path, help="a CSV or Parquet file with a text column to read instead")
     parser.add_argument("--plain-reviews", type=int, default=1000)
+    parser.add_argument("--profile", action="store_true")
     parser.add_argument("--only", choices=["plain", "sentiscore"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only:
         texts = reviews(args.reviews, args.data_dir, args.texts)
-        seconds = (run_plain if args.only == "plain" else run_sentiscore)(texts, args.model, args.device)
+        seconds = run_plain(texts, args.model, args.device) if args.only == "plain" else \
+            run_sentiscore(texts, args.model, args.device, args.profile)
         print(json.dumps({"reviews": len(texts), "seconds": seconds,
                           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
         return
@@ -99,9 +111,12 @@ def main() -> None:
         count = min(args.reviews, args.plain_reviews) if way == "plain" else args.reviews
         done = subprocess.run([sys.executable, __file__, "--only", way, "--reviews", str(count), "--device",
                                args.device, "--model", args.model, "--data-dir", str(args.data_dir),
-                               *(["--texts", str(args.texts)] if args.texts else [])],
+                               *(["--texts", str(args.texts)] if args.texts else []),
+                               *(["--profile"] if args.profile else [])],
                               capture_output=True, text=True, check=True)
-        results[way] = json.loads(done.stdout.strip().splitlines()[-1])
+        *printed, last = done.stdout.strip().splitlines()
+        print("\n".join(printed))
+        results[way] = json.loads(last)
     print(f"{args.model} on {args.device}")
     rates = {way: r["reviews"] / r["seconds"] for way, r in results.items()}
     for way, r in results.items():
