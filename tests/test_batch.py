@@ -364,3 +364,14 @@ def test_input_files_with_different_columns_merge_into_one_table(tmp_path, suffi
         return [value if isinstance(value, str) and value else None for value in scored[column]]
 
     assert cells("film") == ["a", "b", None] and cells("user") == [None, None, "u"]
+
+
+def test_prediction_columns_are_numbers_even_in_a_chunk_with_nothing_to_score(tmp_path):
+    source = tmp_path / "reviews.csv"
+    pd.DataFrame({"text": ["", None, GOOD, BAD]}).to_csv(source, index=False)
+    score_file(source, tmp_path / "scored.parquet", model="sentiscore-lite", chunk_rows=2, progress=False)
+    scored = pd.read_parquet(tmp_path / "scored.parquet")
+    numbers = ["score", "score_low", "score_high", "p_negative", "p_neutral", "p_positive"]
+    assert (scored[numbers].dtypes == "float64").all()
+    assert scored.loc[:1, numbers].isna().all().all() and scored.loc[2:, ["score", "p_positive"]].notna().all().all()
+    assert scored["sentiment"][:2].isna().all() and list(scored["sentiment"][2:]) == ["positive", "negative"]
