@@ -29,7 +29,7 @@ from sentiscore.predict import resolve_model_path
 
 def timed(model: ReviewModel, ids: list[np.ndarray], device: torch.device, batch_tokens: int,
           precision: str) -> tuple[float, np.ndarray, np.ndarray]:
-    infer_ids(model, ids[:256], device, batch_tokens, precision=precision)  # kernels chosen, memory pooled
+    infer_ids(model, ids[:64], device, batch_tokens, precision=precision)  # kernels chosen, memory pooled
     synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     synchronize()
     started = time.perf_counter()
@@ -64,7 +64,7 @@ def main() -> None:
             reference = (sentiment.argmax(1), expected)
         same = (sentiment.argmax(1) == reference[0]).mean()
         moved = np.abs(expected - reference[1]).mean()
-        print(f"{way:<34}{window:>7}{batch_tokens:>13,}{rate:>11,.0f}{same:>16.4f}{moved:>12.4f}", flush=True)
+        print(f"{way:<34}{window:>7}{batch_tokens:>13,}{rate:>11,.1f}{same:>16.4f}{moved:>12.4f}", flush=True)
 
     trained = shipped.config.window
     for window in dict.fromkeys([trained, 256]):
