@@ -38,6 +38,10 @@ GUARD = 0.005
 SHARD_BYTES = 14_000_000
 
 
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
 def fresh_model(carry: Path, window: int) -> ReviewModel:
     from tokenizers import Tokenizer
 
@@ -118,10 +122,6 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     device = pick_device("auto")
     torch.backends.cuda.matmul.allow_tf32 = True
-
-    def log(message: str) -> None:
-        print(message, flush=True)
-
     corpus = TokenizedCorpus.load(args.carry / "corpora.npz")
     config = TrainConfig(epochs=args.epochs, batch_tokens=32_768, learning_rate=6e-5,
                          corpora=sorted(set(corpus.source.tolist())))
@@ -134,7 +134,7 @@ def main() -> None:
     train, held_out = corpus.subset(~corpus.holdout), corpus.subset(corpus.holdout)
     dev = held_out.subset(held_out.source == "kinopoisk")
     if args.ablations:
-        ablations(args, train, held_out, dev, config, device, started, log)
+        ablations(args, train, held_out, dev, config, device, started)
         return
     log(json.dumps({"device": str(device), "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
                     "train_reviews": len(train), "train_tokens": int(len(train.ids)), "held_out": len(held_out),
@@ -166,7 +166,7 @@ def main() -> None:
     model.config.training = main_training if chosen == "every corpus" else \
         {**main_training, "film_stage": film_training}
     log(json.dumps({"chosen": chosen}))
-    results |= {"candidates": candidates, "chosen": chosen, "held_out": candidates[chosen],
+    results |= {"candidates": candidates, "chosen": chosen,
                 "shards": save_shards(model, args.out), "seconds": round(time.time() - started, 1)}
     model.config.save(args.out / "sentiscore.json")
     np.savez_compressed(args.out / "held_out_predictions.npz", **predictions[chosen])
@@ -192,7 +192,7 @@ def main() -> None:
 
 
 def ablations(args, train: TokenizedCorpus, held_out: TokenizedCorpus, dev: TokenizedCorpus, config: TrainConfig,
-              device, started: float, log) -> None:
+              device, started: float) -> None:
     """Retrain on growing subsets of the corpora (no film stage) while the budget lasts; results are printed."""
     history = ModelConfig.load(args.out / "sentiscore.json").training["history"]
     seconds_per_token = sum(h["seconds"] for h in history) / len(history) / len(train.ids)

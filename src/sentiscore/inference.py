@@ -85,10 +85,8 @@ def infer_ids(model: ReviewModel, token_ids: Sequence[Sequence[int]], device: to
         progress.reset(total=len(windows))
     for batch in length_batches(np.ones(len(windows), dtype=int), widths, batch_tokens):
         input_ids, attention, _, _ = model.collate([[windows[i]] for i in batch], device)
-        # Decided here, from the lengths: asking the mask on a GPU would wait for the batches before this one.
-        padded = widths[batch].min() < widths[batch].max()
         with autocast(device, precision):
-            window_sums, window_counts = model.pooled_windows(input_ids, attention if padded else None)
+            window_sums, window_counts = model.pooled_windows(input_ids, attention)
         target = torch.from_numpy(owners[batch]).to(device)
         sums.index_add_(0, target, window_sums.float())
         counts.index_add_(0, target, window_counts.float())

@@ -180,10 +180,10 @@ class ReviewModel(nn.Module):
         mask = attention_mask.unsqueeze(-1).to(states.dtype)
         return (states * mask).sum(1).float(), mask.sum(1).float()
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, window_doc: torch.Tensor,
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, window_doc: torch.Tensor,
                 n_docs: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Sentiment and score logits per review, from a batch of windows and the review each belongs to."""
-        sums, counts = self.pooled_windows(input_ids, None if bool(attention_mask.all()) else attention_mask)
+        sums, counts = self.pooled_windows(input_ids, attention_mask)
         doc_sums = torch.zeros(n_docs, sums.shape[1], device=sums.device).index_add_(0, window_doc, sums)
         doc_counts = torch.zeros(n_docs, 1, device=sums.device).index_add_(0, window_doc, counts)
         return self.heads(doc_sums / doc_counts.clamp(min=1.0))
@@ -193,21 +193,24 @@ class ReviewModel(nn.Module):
         return self.sentiment_head(pooled), self.score_head(pooled)
 
     def collate(self, docs: list[list[np.ndarray]], device: torch.device | str = "cpu"):
-        """Tensors for ``forward`` from reviews given as lists of content windows."""
+        """Tensors for ``forward`` from reviews given as lists of content windows. The attention mask is None when
+        no window is padded: decided here from the lengths, since asking a mask on a GPU whether it holds a zero
+        would wait for every batch before it."""
         tokenizer = self.tokenizer
         bos, eos, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
         windows = [window for doc in docs for window in doc]
-        width = max(len(w) for w in windows) + 2
+        lengths = [len(w) + 2 for w in windows]
+        width = max(lengths)
         input_ids = np.full((len(windows), width), pad, dtype=np.int64)
-        attention = np.zeros((len(windows), width), dtype=np.int64)
         input_ids[:, 0] = bos
         for row, window in enumerate(windows):
             input_ids[row, 1 : len(window) + 1] = window
             input_ids[row, len(window) + 1] = eos
-            attention[row, : len(window) + 2] = 1
+        attention = None
+        if min(lengths) < width:
+            attention = torch.from_numpy((np.arange(width) < np.array(lengths)[:, None]).astype(np.int64)).to(device)
         window_doc = np.repeat(np.arange(len(docs)), [len(doc) for doc in docs])
-        return (torch.from_numpy(input_ids).to(device), torch.from_numpy(attention).to(device),
-                torch.from_numpy(window_doc).to(device), len(docs))
+        return (torch.from_numpy(input_ids).to(device), attention, torch.from_numpy(window_doc).to(device), len(docs))
 
     def save(self, path: str | Path, dtype: torch.dtype = torch.float16) -> None:
         path = Path(path)
