@@ -9,7 +9,8 @@ model card).
 - Interval mass: the smallest central mass of the encoder's 1..10 distribution whose interval holds the promised
   share (``interval``, 80 %) of the self-reported scores. It never changes the point score.
 
-Prints log-loss, ECE and interval coverage before and after.
+Prints log-loss, ECE and interval coverage before and after, and how the point score the model ships (the
+distribution's median, a whole number) compares there with the mean and with a median interpolated inside its bin.
 
 Run: python scripts/calibrate.py [models/sentiscore-e5-lite] [--data-dir ../shared/data]
 """
@@ -30,7 +31,7 @@ from sentiscore.evaluate import calibration, score_metrics
 from sentiscore.inference import TransformerScorer, infer_ids
 from sentiscore.labels import SENTIMENTS
 from sentiscore.model import CONFIG_FILE as MODEL_CONFIG_FILE
-from sentiscore.model import median_score, score_interval
+from sentiscore.model import SCORE_BINS, median_score, score_interval
 from sentiscore.predict import load_model, prepare_batch
 
 UNSEEN_BY_BOTH = [name for name in CORPORA if name != "kinopoisk"]
@@ -64,6 +65,27 @@ def fit_interval_mass(true: np.ndarray, distributions: np.ndarray, target: float
     return float(fitted)
 
 
+def interpolated_median(distributions: np.ndarray) -> np.ndarray:
+    """The median with each bin's probability spread evenly over [k - 0.5, k + 0.5]: sentiscore's point score
+    before version 2.1, kept here for the comparison."""
+    cumulative = np.cumsum(distributions, axis=-1)
+    rows = np.arange(len(distributions))
+    index = np.minimum((cumulative < 0.5).sum(-1), SCORE_BINS - 1)
+    below = np.where(index > 0, cumulative[rows, np.maximum(index - 1, 0)], 0.0)
+    return np.clip(index + 0.5 + (0.5 - below) / np.maximum(distributions[rows, index], 1e-9), 1.0, SCORE_BINS)
+
+
+def compare_point_scores(true: np.ndarray, distributions: np.ndarray, domains: np.ndarray) -> None:
+    points = {"mean": distributions @ np.arange(1, SCORE_BINS + 1), "interpolated median":
+              interpolated_median(distributions), "median (shipped)": median_score(distributions)}
+    for domain in ["all", *np.unique(domains)]:
+        rows = np.ones(len(true), bool) if domain == "all" else domains == domain
+        for name, point in points.items():
+            m = score_metrics(true[rows], point[rows])
+            print(f"  {domain} ({rows.sum():,}), {name}: MAE {m['mae']:.3f}, within ±1 {m['within_1']:.3f}, "
+                  f"Spearman {m['spearman']:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("ensemble", type=Path, nargs="?", default=Path("models/sentiscore-e5-lite"))
@@ -93,8 +115,10 @@ def main() -> None:
     encoder = ensemble.members[ensemble.score_from].model
     print(f"score interval, {scored.sum():,} reviews with a self-reported score, "
           f"{encoder.config.interval:.0%} promised:")
-    mass = fit_interval_mass(np.array([row["score10"] for row in rows if row["score10"] is not None], dtype=float),
-                             distributions[scored], encoder.config.interval)
+    true_score = np.array([row["score10"] for row in rows if row["score10"] is not None], dtype=float)
+    mass = fit_interval_mass(true_score, distributions[scored], encoder.config.interval)
+    print("point score, same reviews:")
+    compare_point_scores(true_score, distributions[scored], np.array([row["domain"] for row in rows])[scored])
 
     ensemble_config = args.ensemble / CONFIG_FILE
     config = json.loads(ensemble_config.read_text())

@@ -68,12 +68,26 @@ def test_score_targets_share_half_scores():
 
 def test_median_and_interval_of_a_distribution():
     certain = np.eye(10)[[7]]
-    assert median_score(certain)[0] == pytest.approx(8.0)
-    flat = np.full((1, 10), 0.1)
-    assert median_score(flat)[0] == pytest.approx(5.5)
+    assert median_score(certain)[0] == 8.0
+    skewed = np.array([[.30, .05, .05, .05, .04, .06, .05, .10, .10, .20]])
+    assert median_score(skewed)[0] == 6.0
     spread = np.array([[.04, .04, .12, .10, .20, .20, .10, .09, .08, .03]])
     low, high = score_interval(spread, 0.8)
     assert (low[0], high[0]) == (3.0, 9.0)
+
+
+def test_the_median_score_has_the_least_expected_absolute_error_of_any_point():
+    distributions = np.random.default_rng(0).dirichlet(np.full(10, 0.3), size=200)
+    scores = np.arange(1, 11)
+
+    def expected_error(point: np.ndarray) -> np.ndarray:
+        return (distributions * np.abs(scores[None, :] - point[:, None])).sum(1)
+
+    median = median_score(distributions)
+    assert set(np.unique(median)) <= set(scores.astype(float))
+    least = np.min([expected_error(np.full(200, k, dtype=float)) for k in scores], axis=0)
+    assert np.allclose(expected_error(median), least)
+    assert (expected_error(median) <= expected_error(distributions @ scores) + 1e-12).all()
 
 
 def test_save_load_round_trip_gives_identical_predictions(tiny_model, tmp_path):

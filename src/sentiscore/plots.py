@@ -31,12 +31,13 @@ def draw_confusion(axis, confusion: list[list[int]]) -> None:
 
 
 def draw_scores(axis, true: np.ndarray, predicted: np.ndarray) -> None:
-    """Predicted against self-reported scores, the self-reported ones jittered so that equal marks spread out."""
-    jitter = np.random.default_rng(0).uniform(-0.25, 0.25, len(true))
-    axis.scatter(true + jitter, predicted, s=6, alpha=0.35)
+    """Predicted against self-reported scores, both jittered: both are mostly whole numbers, and equal pairs would
+    otherwise hide each other."""
+    jitter = np.random.default_rng(0).uniform(-0.25, 0.25, (2, len(true)))
+    axis.scatter(true + jitter[0], predicted + jitter[1], s=6, alpha=0.35)
     axis.plot([1, 10], [1, 10], color="grey", linewidth=1)
     axis.set_xlabel("self-reported score (jittered)")
-    axis.set_ylabel("predicted score")
+    axis.set_ylabel("predicted score (jittered)")
     axis.set_xlim(0.5, 10.5)
     axis.set_ylim(0.5, 10.5)
 

@@ -21,8 +21,10 @@ LITE_MODEL = "sentiscore-lite"
 
 @dataclass(frozen=True)
 class Prediction:
-    """What a model says of one review. A row that could not be scored has ``status`` other than ``ok`` and
-    ``too_long`` (a too-long text is read up to ``MAX_CHARS``), and no sentiment or score."""
+    """What a model says of one review. ``score`` is on the 1–10 scale: for the transformer models the median of
+    their predicted score distribution, a whole number, as authors write them; for the lite model a regression
+    estimate. A row that could not be scored has ``status`` other than ``ok`` and ``too_long`` (a too-long text is
+    read up to ``MAX_CHARS``), and no sentiment or score."""
 
     sentiment: str | None
     score: float | None
