@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One GPU session's whole job in one command: train the encoder on every corpus (held-out parts excluded), then on
-# the films alone, keep the candidate that scripts/gpu_run.py's rule picks, predict the held-out reviews; run
+# One GPU session's whole job in one command: train the encoder on every corpus (held-out parts excluded) for 5
+# epochs, keep the epoch that scripts/gpu_run.py's rule picks among the last three, predict the held-out reviews; run
 # scripts/gpu_benchmarks.sh with the new model; then retrain on corpus subsets until DEADLINE seconds from the
 # start. Each step runs even if one before it failed. Weights, held-out predictions, results.json
 # and session.log (all that was printed) land in $OUT: 7 files, of the 8 that can come back.
@@ -24,7 +24,7 @@ step() { echo "== $* ($SECONDS s)"; "$@" || echo "== failed with $?: $*"; }
 if [[ -n "${TINY:-}" ]]; then
   train=(--tiny) device=cpu reviews=40 deadline=${DEADLINE:-0}
 else
-  train=(--epochs "${EPOCHS:-3}") device=cuda reviews=${REVIEWS:-40000} deadline=${DEADLINE:-500}
+  train=(--epochs "${EPOCHS:-5}") device=cuda reviews=${REVIEWS:-40000} deadline=${DEADLINE:-500}
 fi
 step "$PYTHON" scripts/gpu_run.py --carry .carry --out "$OUT" "${train[@]}"
 PYTHONPATH=src:scripts step "$PYTHON" scripts/assemble_model.py "$OUT" /tmp/sentiscore-trained --carry .carry
