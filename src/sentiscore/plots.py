@@ -31,15 +31,23 @@ def draw_confusion(axis, confusion: list[list[int]]) -> None:
 
 
 def draw_scores(axis, true: np.ndarray, predicted: np.ndarray) -> None:
-    """Predicted against self-reported scores, both jittered: both are mostly whole numbers, and equal pairs would
-    otherwise hide each other."""
-    jitter = np.random.default_rng(0).uniform(-0.25, 0.25, (2, len(true)))
-    axis.scatter(true + jitter[0], predicted + jitter[1], s=6, alpha=0.35)
-    axis.plot([1, 10], [1, 10], color="grey", linewidth=1)
-    axis.set_xlabel("self-reported score (jittered)")
-    axis.set_ylabel("predicted score (jittered)")
-    axis.set_xlim(0.5, 10.5)
-    axis.set_ylim(0.5, 10.5)
+    """How many reviews got each predicted score for each self-reported one, both rounded to whole scores: a cell
+    per pair, its colour on a log scale (a few thousand tens beside single reviews), its count written in it."""
+    from matplotlib.colors import LogNorm
+
+    edges = np.arange(0.5, 11.0)
+    counts = np.histogram2d(np.clip(predicted, 1, 10), np.clip(true, 1, 10), bins=[edges, edges])[0]
+    axis.imshow(np.ma.masked_equal(counts, 0), origin="lower", extent=(0.5, 10.5, 0.5, 10.5), cmap="Blues",
+                norm=LogNorm(vmin=1, vmax=max(counts.max(), 2)))
+    for (row, column), count in np.ndenumerate(counts):
+        if count:
+            axis.text(column + 1, row + 1, f"{count:.0f}", ha="center", va="center", fontsize=6,
+                      color="white" if count > counts.max() ** 0.7 else "black")
+    axis.plot([0.5, 10.5], [0.5, 10.5], color="grey", linewidth=0.8)
+    axis.set_xticks(range(1, 11))
+    axis.set_yticks(range(1, 11))
+    axis.set_xlabel("self-reported score")
+    axis.set_ylabel("predicted score")
 
 
 def draw_errors(axis, error: np.ndarray, **style) -> None:
