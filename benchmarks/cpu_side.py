@@ -6,7 +6,13 @@ Prints the time per review of each step, then whole `score_file` runs with the s
 prepared by a thread (workers 0) or by forked worker processes, with the main thread's own CPU time per review:
 with enough workers, that thread is what bounds file scoring on a GPU.
 
+The stub still sums its zeros into per-review sums and runs the heads, on the CPU. On a GPU those are kernels
+that the main thread only launches, so by default they get one torch thread here (``--torch-threads``), as they
+otherwise compete for the cores the workers keep busy (2 cores, 2 workers: the main thread took 71 / 71 µs per
+review with one thread, 94 / 80 with torch's default two).
+
 Run: python benchmarks/cpu_side.py [--reviews 4000] [--model sentiscore-e5-ru] [--texts FILE] [--workers 0 2 4]
+                                   [--torch-threads 1]
 Reviews: as in benchmarks/throughput.py (the dev split, ``--texts``, or the bundled example), repeated as needed.
 """
 
@@ -53,7 +59,10 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     parser.add_argument("--texts", type=Path, help="a CSV or Parquet file with a text column to read instead")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--torch-threads", type=int, default=1, help="0: torch's default")
     args = parser.parse_args()
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     texts = reviews(args.reviews, args.data_dir, args.texts)
     scorer = load_model(args.model, "cpu")
     transformers = [m for m in getattr(scorer, "members", [scorer]) if isinstance(m, TransformerScorer)]

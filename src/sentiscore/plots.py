@@ -32,7 +32,7 @@ def draw_confusion(axis, confusion: list[list[int]]) -> None:
 
 def draw_scores(axis, true: np.ndarray, predicted: np.ndarray) -> None:
     """How many reviews got each predicted score for each self-reported one, both rounded to whole scores: a cell
-    per pair, its colour on a log scale (a few thousand tens beside single reviews), its count written in it."""
+    per pair, its colour on a log scale (hundreds of tens beside single reviews), its count written in it."""
     from matplotlib.colors import LogNorm
 
     edges = np.arange(0.5, 11.0)
