@@ -32,10 +32,11 @@ def test_clear_reviews(model):
     assert math.isclose(sum(good.probabilities.values()), 1.0, rel_tol=1e-4)
 
 
-def test_transformer_gives_a_score_interval():
+def test_transformer_gives_a_whole_score_inside_its_interval():
     prediction = predict(GOOD)
     low, high = prediction.score_interval
     assert 1 <= low <= high <= 10
+    assert prediction.score == round(prediction.score) and low <= prediction.score <= high
 
 
 def test_bad_input_is_flagged_in_place(model):
