@@ -106,25 +106,26 @@ def expected_score(score_logits: torch.Tensor) -> torch.Tensor:
     return score_logits.float().softmax(-1) @ bins
 
 
+def score_quantile(probabilities: np.ndarray, share: float) -> np.ndarray:
+    """The lowest whole score whose cumulative probability reaches ``share``, for each predicted 1..10 distribution."""
+    cumulative = np.cumsum(probabilities, axis=-1)
+    return np.minimum((cumulative < share).sum(-1) + 1, SCORE_BINS).astype(np.float32)
+
+
 def median_score(probabilities: np.ndarray) -> np.ndarray:
-    """The median of each predicted 1..10 distribution: the lowest score whose cumulative probability reaches one
-    half, a whole number.
+    """The median of each predicted 1..10 distribution, a whole number.
 
     Authors write whole scores, and over whole-number outcomes the expected absolute error is least at this
     median, not at the mean nor at a median interpolated inside a bin (scripts/calibrate.py compares the three on
     held-out reviews of other corpora than the dev split's).
     """
-    cumulative = np.cumsum(probabilities, axis=-1)
-    return np.minimum((cumulative < 0.5).sum(-1) + 1, SCORE_BINS).astype(np.float32)
+    return score_quantile(probabilities, 0.5)
 
 
 def score_interval(probabilities: np.ndarray, coverage: float) -> tuple[np.ndarray, np.ndarray]:
     """The central ``coverage`` interval of each predicted 1..10 distribution (rows of ``probabilities``)."""
-    cumulative = np.cumsum(probabilities, axis=-1)
     tail = (1.0 - coverage) / 2
-    low = (cumulative < tail).sum(-1) + 1
-    high = (cumulative < 1.0 - tail).sum(-1) + 1
-    return low.astype(np.float32), np.minimum(high, SCORE_BINS).astype(np.float32)
+    return score_quantile(probabilities, tail), score_quantile(probabilities, 1.0 - tail)
 
 
 class ReviewModel(nn.Module):
