@@ -6,13 +6,19 @@ Prints the time per review of each step, then whole `score_file` runs with the s
 prepared by a thread (workers 0) or by forked worker processes, with the main thread's own CPU time per review:
 with enough workers, that thread is what bounds file scoring on a GPU.
 
+With ``--gpu-rate`` the stub also waits, letting go of Python's lock as a thread waiting for a GPU does, as long
+as a GPU reading that many reviews/s would take over the windows of each batch (the H100's model-only rate in
+512-token windows was 2,874 dev reviews/s): each run is then made with the model in a thread of its own (the
+default on a GPU) and in the main thread, which shows how much of the GPU's time the CPU half costs when the two
+take turns.
+
 The stub still sums its zeros into per-review sums and runs the heads, on the CPU. On a GPU those are kernels
 that the main thread only launches, so by default they get one torch thread here (``--torch-threads``), as they
 otherwise compete for the cores the workers keep busy (2 cores, 2 workers: the main thread took 71 / 71 µs per
 review with one thread, 94 / 80 with torch's default two).
 
 Run: python benchmarks/cpu_side.py [--reviews 4000] [--model sentiscore-e5-ru] [--texts FILE] [--workers 0 2 4]
-                                   [--torch-threads 1]
+                                   [--torch-threads 1] [--gpu-rate 2874]
 Reviews: as in benchmarks/throughput.py (the dev split, ``--texts``, or the bundled example), repeated as needed.
 """
 
@@ -29,15 +35,19 @@ from throughput import reviews
 
 from sentiscore.batch import score_file
 from sentiscore.inference import TransformerScorer
+from sentiscore.model import window_ids
 from sentiscore.predict import load_model, predictions_from, prepare_batch
 from sentiscore.preprocess import MAX_CHARS, check_text, normalize
 
 
-def stub_encoder(scorer: TransformerScorer) -> None:
-    """Window sums of zeros instead of the encoder's: everything around the forward pass still runs."""
+def stub_encoder(scorer: TransformerScorer, seconds_per_window: float = 0.0) -> None:
+    """Window sums of zeros instead of the encoder's, after ``seconds_per_window`` of waiting per window:
+    everything around the forward pass still runs."""
     hidden = scorer.model.encoder.config.hidden_size
 
     def pooled_windows(input_ids: torch.Tensor, attention_mask: torch.Tensor | None):
+        if seconds_per_window:
+            time.sleep(len(input_ids) * seconds_per_window)
         if attention_mask is None:
             return torch.zeros(len(input_ids), hidden), torch.full((len(input_ids), 1), float(input_ids.shape[1]))
         return torch.zeros(len(input_ids), hidden), attention_mask.sum(1, keepdim=True).float()
@@ -60,14 +70,23 @@ def main() -> None:
     parser.add_argument("--texts", type=Path, help="a CSV or Parquet file with a text column to read instead")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--torch-threads", type=int, default=1, help="0: torch's default")
+    parser.add_argument("--gpu-rate", type=float, default=0.0,
+                        help="reviews/s of a simulated GPU (0: the encoder costs nothing)")
     args = parser.parse_args()
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     texts = reviews(args.reviews, args.data_dir, args.texts)
     scorer = load_model(args.model, "cpu")
     transformers = [m for m in getattr(scorer, "members", [scorer]) if isinstance(m, TransformerScorer)]
+    seconds_per_window = 0.0
+    if args.gpu_rate:
+        model = transformers[0].model
+        windows = sum(len(window_ids(ids, model.content_size)) for ids in
+                      model.encode_text([normalize(t[:MAX_CHARS]) for t in texts]))
+        seconds_per_window = len(texts) / windows / args.gpu_rate
+        print(f"simulated GPU: {args.gpu_rate:,.0f} reviews/s, {windows / len(texts):.2f} windows per review")
     for member in transformers:
-        stub_encoder(member)
+        stub_encoder(member, seconds_per_window)
     characters = sum(map(len, texts)) / len(texts)
     print(f"{args.model}, encoder stubbed, {len(texts)} reviews of {characters:,.0f} characters on average, "
           f"{torch.get_num_threads()} threads")
@@ -83,12 +102,16 @@ def main() -> None:
         pd.DataFrame({"text": texts}).to_csv(source, index=False)
         for workers in args.workers:
             for output in ("scored.csv", "scored.parquet"):
-                started, main_thread = time.perf_counter(), time.thread_time()
-                score_file(source, Path(folder) / f"{workers}-{output}", model=scorer, progress=False, workers=workers)
-                seconds = time.perf_counter() - started
-                busy = (time.thread_time() - main_thread) / len(texts) * 1e6
-                print(f"score_file to {output:<15} workers {workers}: {len(texts) / seconds:8.0f} reviews/s, "
-                      f"main thread busy {busy:5.0f} µs per review")
+                for model_thread in (True, False) if args.gpu_rate else (None,):
+                    target = Path(folder) / f"{workers}-{model_thread}-{output}"
+                    started, main_thread = time.perf_counter(), time.thread_time()
+                    score_file(source, target, model=scorer, progress=False, workers=workers,
+                               model_thread=model_thread)
+                    seconds = time.perf_counter() - started
+                    busy = (time.thread_time() - main_thread) / len(texts) * 1e6
+                    where = {True: ", model in its own thread", False: ", model in the main thread", None: ""}
+                    print(f"score_file to {output:<15} workers {workers}{where[model_thread]}: "
+                          f"{len(texts) / seconds:8.0f} reviews/s, main thread busy {busy:5.0f} µs per review")
 
 
 if __name__ == "__main__":

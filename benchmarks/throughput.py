@@ -5,10 +5,12 @@ plain:      transformers pipeline("feature-extraction") called review by review 
             mean pooling and the same two heads: what one writes with the transformers docs in hand.
 sentiscore: `sentiscore score` on a CSV of the same reviews (reads whole reviews in windows, length-grouped
             batches of windows, the next chunk tokenised while the model runs, bf16 where the processor has it),
-            end to end with the I/O.
+            end to end with the I/O. ``--compare-model-thread`` runs it twice instead, with the model in a thread
+            of its own (the default on a GPU) and in the main thread, taking turns with building and handing on
+            each chunk's output (the default on a CPU).
 
 Run: python benchmarks/throughput.py [--reviews 200] [--device cpu|cuda] [--model sentiscore-e5-ru] [--texts FILE]
-                                    [--plain-reviews 1000] [--profile]
+                                    [--plain-reviews 1000] [--profile] [--compare-model-thread]
 ``--profile`` prints where sentiscore's main thread spends its time (cProfile), the thread a GPU waits on.
 The plain loop reads at most ``--plain-reviews`` of them (one at a time it needs minutes for what sentiscore
 does in seconds on a GPU); both rates are reviews per second.
@@ -30,6 +32,10 @@ import time
 from pathlib import Path
 
 import pandas as pd
+
+OWN_THREAD, MAIN_THREAD = "sentiscore, model in its own thread", "sentiscore, model in the main thread"
+WAYS = {"plain": None, "sentiscore": None, OWN_THREAD: True, MAIN_THREAD: False}
+"""The runs, and for sentiscore's where its model runs (``model_thread`` of ``score_file``; None: its default)."""
 
 
 def reviews(count: int, data_dir: Path, source: Path | None = None) -> list[str]:
@@ -66,7 +72,8 @@ def run_plain(texts: list[str], model_name: str, device: str) -> float:
     return time.perf_counter() - started
 
 
-def run_sentiscore(texts: list[str], model_name: str, device: str, profile: bool = False) -> float:
+def run_sentiscore(texts: list[str], model_name: str, device: str, profile: bool = False,
+                   model_thread: bool | None = None) -> float:
     import cProfile
     import pstats
 
@@ -81,7 +88,7 @@ def run_sentiscore(texts: list[str], model_name: str, device: str, profile: bool
         profiler = cProfile.Profile()
         started = time.perf_counter()
         with profiler if profile else contextlib.nullcontext():
-            score_file(source, Path(folder) / "scored.parquet", model=scorer, progress=False)
+            score_file(source, Path(folder) / "scored.parquet", model=scorer, progress=False, model_thread=model_thread)
         seconds = time.perf_counter() - started
     if profile:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
@@ -97,17 +104,19 @@ def main() -> None:
     parser.add_argument("--texts", type=Path, help="a CSV or Parquet file with a text column to read instead")
     parser.add_argument("--plain-reviews", type=int, default=1000)
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--only", choices=["plain", "sentiscore"], help=argparse.SUPPRESS)
+    parser.add_argument("--compare-model-thread", action="store_true")
+    parser.add_argument("--only", choices=list(WAYS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only:
         texts = reviews(args.reviews, args.data_dir, args.texts)
         seconds = run_plain(texts, args.model, args.device) if args.only == "plain" else \
-            run_sentiscore(texts, args.model, args.device, args.profile)
+            run_sentiscore(texts, args.model, args.device, args.profile, model_thread=WAYS[args.only])
         print(json.dumps({"reviews": len(texts), "seconds": seconds,
                           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
         return
     results = {}
-    for way in ("plain", "sentiscore"):
+    ways = ["plain", *([OWN_THREAD, MAIN_THREAD] if args.compare_model_thread else ["sentiscore"])]
+    for way in ways:
         count = min(args.reviews, args.plain_reviews) if way == "plain" else args.reviews
         done = subprocess.run([sys.executable, __file__, "--only", way, "--reviews", str(count), "--device",
                                args.device, "--model", args.model, "--data-dir", str(args.data_dir),
@@ -120,9 +129,10 @@ def main() -> None:
     print(f"{args.model} on {args.device}")
     rates = {way: r["reviews"] / r["seconds"] for way, r in results.items()}
     for way, r in results.items():
-        print(f"  {way:<11} {rates[way]:8.2f} reviews/s over {r['reviews']:,} reviews   "
+        print(f"  {way:<37} {rates[way]:8.2f} reviews/s over {r['reviews']:,} reviews   "
               f"peak RSS {r['peak_rss_mb']:6.0f} MB")
-    print(f"  speed-up    {rates['sentiscore'] / rates['plain']:8.2f}x")
+    for way in ways[1:]:
+        print(f"  speed-up, {way:<27} {rates[way] / rates['plain']:8.2f}x")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ step "$PYTHON" benchmarks/gpu_inference.py --model "$MODEL" --texts "$TEXTS" --d
   --reviews "$((REVIEWS < 8000 ? REVIEWS : 8000))"
 step "$PYTHON" benchmarks/cpu_side.py --model "$MODEL" --texts "$TEXTS" --reviews "$((REVIEWS < 24000 ? REVIEWS : 24000))" \
   --workers 0 8
-step "$PYTHON" benchmarks/throughput.py --device "$DEVICE" --model "$MODEL" --texts "$TEXTS" --reviews "$REVIEWS" --profile
+step "$PYTHON" benchmarks/throughput.py --device "$DEVICE" --model "$MODEL" --texts "$TEXTS" --reviews "$REVIEWS" --profile \
+  --compare-model-thread
 echo "== benchmarks done ($SECONDS s)"
 sleep 1  # lets tee write the last lines

@@ -201,7 +201,8 @@ def test_a_transformer_model_shows_no_bar_of_its_own_in_file_scoring(tiny_transf
 
 
 @pytest.mark.parametrize("model", ["sentiscore-lite", "tiny"])
-def test_worker_processes_give_the_same_rows_as_a_thread(model, tiny_transformer, tmp_path, capfd):
+def test_worker_processes_and_a_model_thread_give_the_same_rows_as_one_thread(model, tiny_transformer, tmp_path,
+                                                                              capfd):
     from sentiscore.predict import predict_batch
 
     model = str(tiny_transformer) if model == "tiny" else model
@@ -211,9 +212,34 @@ def test_worker_processes_give_the_same_rows_as_a_thread(model, tiny_transformer
     capfd.readouterr()
     in_thread = score_file(source, tmp_path / "thread.csv", model=model, chunk_rows=100, progress=False, workers=0)
     forked = score_file(source, tmp_path / "forked.csv", model=model, chunk_rows=100, progress=False, workers=3)
-    assert in_thread.rows == forked.rows == 700
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "thread.csv"), pd.read_csv(tmp_path / "forked.csv"))
+    # As on a GPU: forked workers prepare, the model runs in its own thread, the main thread builds the output.
+    overlapped = score_file(source, tmp_path / "overlapped.csv", model=model, chunk_rows=100, progress=False,
+                            workers=3, model_thread=True)
+    assert in_thread.rows == forked.rows == overlapped.rows == 700
+    expected = pd.read_csv(tmp_path / "thread.csv")
+    pd.testing.assert_frame_equal(expected, pd.read_csv(tmp_path / "forked.csv"))
+    pd.testing.assert_frame_equal(expected, pd.read_csv(tmp_path / "overlapped.csv"))
     assert capfd.readouterr().err == ""
+
+
+def test_an_error_in_the_model_thread_stops_the_job_with_that_error(tmp_path):
+    from sentiscore.predict import load_model
+
+    class Failing:
+        name, version = "failing", "0"
+        lite = load_model("sentiscore-lite")
+
+        def prepare(self, texts):
+            return self.lite.prepare(texts)
+
+        def run(self, prepared, progress=True):
+            raise RuntimeError("out of GPU memory")
+
+    source = tmp_path / "reviews.csv"
+    reviews_frame(300).to_csv(source, index=False)
+    with pytest.raises(RuntimeError, match="out of GPU memory"):
+        score_file(source, tmp_path / "o.csv", model=Failing(), chunk_rows=100, progress=False, model_thread=True)
+    assert not list((tmp_path / "o.csv.parts").glob("part-*"))
 
 
 def test_an_interrupted_job_says_how_to_resume_instead_of_a_traceback(tmp_path, monkeypatch, capsys):

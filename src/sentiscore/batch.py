@@ -6,11 +6,13 @@ written to a temporary name and renamed, so a shard on disk is always whole. A r
 shards already there: a killed job resumes where it stopped, with no row lost or written twice. With an output
 file (``scored.csv``) the shards are merged into it at the end; with an output folder they are the output.
 While the model scores one chunk, the next are prepared (checked, normalised, tokenised): by a thread, or on a
-GPU by forked worker processes, since that work holds Python's lock and one thread cannot keep a GPU busy.
+GPU by forked worker processes, since that work holds Python's lock and one thread cannot keep a GPU busy. On a
+GPU the model also runs in a thread of its own, so that the GPU does not wait while a chunk's output is built.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import gzip
 import io
@@ -41,7 +43,7 @@ from .data import (
     text_encoding,
 )
 from .labels import SENTIMENTS
-from .predict import PreparedBatch, Scorer, as_scorer, prepare_batch, score_prepared
+from .predict import PreparedBatch, ScoredBatch, Scorer, as_scorer, prepare_batch, score_prepared
 from .preprocess import STATUS_DECODE_ERROR
 
 TEXT_COLUMN_GUESSES = ("text", "review", "content", "body", "comment", "отзыв", "текст")
@@ -139,9 +141,9 @@ def guess_text_column(columns: list[str]) -> str:
     raise ValueError(f"no text column among {columns}: name it with --text-column")
 
 
-def add_predictions(frame: pd.DataFrame, scorer: Scorer, batch: PreparedBatch) -> pd.DataFrame:
-    """The frame with the prediction columns added; every row kept, unscorable ones flagged in ``status``."""
-    scored = score_prepared(scorer, batch, progress=False)
+def add_predictions(frame: pd.DataFrame, scorer: Scorer, scored: ScoredBatch) -> pd.DataFrame:
+    """The frame with the prediction columns of ``scorer`` added; every row kept, unscorable ones flagged in
+    ``status``."""
     out = frame.copy()
     out["sentiment"] = scored.sentiments
     out["score"] = scored.scores
@@ -229,33 +231,57 @@ class ChunkScorer:
     def prepare_texts(self, texts: list[object]) -> PreparedBatch:
         return prepare_batch(self.scorer, texts)
 
-    def finish(self, frame: pd.DataFrame, batch: PreparedBatch, id_column: str | None) -> pd.DataFrame:
-        return add_predictions(frame[[id_column]] if id_column else frame, self.scorer, batch)
+    def score(self, batch: PreparedBatch) -> ScoredBatch:
+        return score_prepared(self.scorer, batch, progress=False)
+
+    def finish(self, frame: pd.DataFrame, scored: ScoredBatch, id_column: str | None) -> pd.DataFrame:
+        return add_predictions(frame[[id_column]] if id_column else frame, self.scorer, scored)
 
     def __call__(self, frame: pd.DataFrame, text_column: str = "text", id_column: str | None = None) -> pd.DataFrame:
-        return self.finish(frame, self.prepare_texts(frame[text_column].tolist()), id_column)
+        return self.finish(frame, self.score(self.prepare_texts(frame[text_column].tolist())), id_column)
 
 
-def scored_locally(chunks: Iterator[Chunk], scorer: ChunkScorer,
-                   workers: int = 0) -> Iterator[tuple[Chunk, pd.DataFrame | None]]:
+def scored_locally(chunks: Iterator[Chunk], scorer: ChunkScorer, workers: int = 0,
+                   model_thread: bool = False) -> Iterator[tuple[Chunk, pd.DataFrame | None]]:
     """Chunks scored in this process, in order, while the next ones are prepared: by one thread, or by
-    ``workers`` forked processes (where the platform can fork), each holding a copy of the model's CPU half."""
+    ``workers`` forked processes (where the platform can fork), each holding a copy of the model's CPU half.
+
+    With ``model_thread`` the model runs in a thread of its own, one chunk ahead of this one, which meanwhile
+    builds the previous chunk's output and hands it on: a GPU then waits only for the model's own launches, not
+    for that work between chunks (torch lets go of Python's lock while its operations run). On a CPU, where the
+    model keeps every core busy, it was 3–4 % slower (60 dev reviews, 2 cores: 5.97 and 6.28 reviews/s with it,
+    6.24 and 6.46 without; benchmarks/throughput.py --compare-model-thread)."""
     forking = workers > 0 and "fork" in multiprocessing.get_all_start_methods()
     pool = _forked_pool(scorer, workers) if forking else ThreadPoolExecutor(max_workers=1)
     prepare = _prepare_in_worker if forking else scorer.prepare_texts
+    runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentiscore-model") if model_thread else None
+    in_flight = max(workers, 1) + (1 if model_thread else 0)
     pending: deque[tuple[Chunk, Future | None]] = deque()
-    with pool:
+    with pool, runner or contextlib.nullcontext():
         for chunk in chunks:
-            texts = None if chunk.frame is None else chunk.frame[chunk.text_column].tolist()
-            pending.append((chunk, None if texts is None else pool.submit(prepare, texts)))
-            while len(pending) > max(workers, 1):
-                yield _finish(scorer, *pending.popleft())
+            work = None
+            if chunk.frame is not None:
+                work = pool.submit(prepare, chunk.frame[chunk.text_column].tolist())
+                if runner is not None:
+                    work = runner.submit(_score_when_prepared, scorer, work)
+            pending.append((chunk, work))
+            while len(pending) > in_flight:
+                yield _finish(scorer, *pending.popleft(), scored_already=model_thread)
         while pending:
-            yield _finish(scorer, *pending.popleft())
+            yield _finish(scorer, *pending.popleft(), scored_already=model_thread)
 
 
-def _finish(scorer: ChunkScorer, chunk: Chunk, prepared: Future | None) -> tuple[Chunk, pd.DataFrame | None]:
-    return chunk, None if prepared is None else scorer.finish(chunk.frame, prepared.result(), chunk.id_column)
+def _score_when_prepared(scorer: ChunkScorer, prepared: Future) -> ScoredBatch:
+    return scorer.score(prepared.result())
+
+
+def _finish(scorer: ChunkScorer, chunk: Chunk, work: Future | None,
+            scored_already: bool) -> tuple[Chunk, pd.DataFrame | None]:
+    """The chunk's output from its work: a scored batch (model thread) or a prepared one, scored here."""
+    if work is None:
+        return chunk, None
+    scored = work.result() if scored_already else scorer.score(work.result())
+    return chunk, scorer.finish(chunk.frame, scored, chunk.id_column)
 
 
 _worker_scorer: ChunkScorer | None = None
@@ -332,13 +358,16 @@ def read_ahead(items: Iterator, depth: int = 2) -> Iterator:
         stop.set()
 
 
+def runs_on_gpu(scorer: Scorer) -> bool:
+    """Asks the loaded model, so that a lexical model never imports torch (180 MB)."""
+    members = getattr(scorer, "members", [scorer])
+    return any(getattr(getattr(member, "device", None), "type", None) == "cuda" for member in members)
+
+
 def default_workers(scorer: Scorer) -> int:
     """Processes that prepare texts: where the model runs on a GPU, enough to keep it fed, leaving cores to this
-    process; on a CPU none (one thread), since the model itself uses every core. Asks the loaded model, so that a
-    lexical model never imports torch (180 MB)."""
-    members = getattr(scorer, "members", [scorer])
-    on_gpu = any(getattr(getattr(member, "device", None), "type", None) == "cuda" for member in members)
-    return min(8, max(1, (os.cpu_count() or 1) - 2)) if on_gpu else 0
+    process; on a CPU none (one thread), since the model itself uses every core."""
+    return min(8, max(1, (os.cpu_count() or 1) - 2)) if runs_on_gpu(scorer) else 0
 
 
 def scored_on_ray(chunks: Iterator[Chunk], model: str | Path | None, *, address: str | None, actors: int,
@@ -372,12 +401,14 @@ def _next_in_order(pending, pool) -> tuple[Chunk, pd.DataFrame | None]:
 def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path | Scorer | None = None,
                text_column: str | None = None, id_column: str | None = None, chunk_rows: int = 2_000,
                progress: bool = True, engine: str = "local", address: str | None = None, actors: int = 1,
-               gpus_per_actor: float = 0.0, device: str = "auto", workers: int | None = None) -> JobSummary:
+               gpus_per_actor: float = 0.0, device: str = "auto", workers: int | None = None,
+               model_thread: bool | None = None) -> JobSummary:
     """Score every row of the input into ``output`` (a file: format from its extension; or a folder of shards
     in the input's format), resuming a job that was stopped. With ``id_column`` the output holds that column
     and the predictions only, not the reviews again. ``engine="ray"`` scores on a Ray cluster (``address``;
     None starts a local one) with ``actors`` copies of the model; the rows come out the same. ``workers``: processes
-    that prepare the texts for the local engine (None: ``default_workers``; 0: a thread)."""
+    that prepare the texts for the local engine (None: ``default_workers``; 0: a thread); ``model_thread``: see
+    ``scored_locally`` (None: where the model runs on a GPU)."""
     files = input_files(input_spec)
     output = Path(output)
     if any(output.resolve() == path.resolve() for path in files):
@@ -424,7 +455,8 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
                                 gpus_per_actor=gpus_per_actor, device=device)
     elif engine == "local":
         results = scored_locally(read_ahead(chunks()), local,
-                                 default_workers(local.scorer) if workers is None else workers)
+                                 default_workers(local.scorer) if workers is None else workers,
+                                 runs_on_gpu(local.scorer) if model_thread is None else model_thread)
     else:
         raise ValueError(f"engine must be local or ray, not {engine!r}")
 
