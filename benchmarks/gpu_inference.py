@@ -7,7 +7,11 @@ compared with the shipped way (fp32 weights under bf16 autocast) on the predicti
 - bf16 weights: the encoder cast to bf16, no autocast (no casts between layers, half the weight traffic);
 - compiled:     bf16 weights and ``torch.compile(dynamic=True)`` on the encoder (its compile time is printed).
 
-Run: python benchmarks/gpu_inference.py [--model sentiscore-e5-ru] [--texts FILE] [--reviews 8000]
+Each way's arithmetic rate is printed too (TFLOP/s: the encoder's matrix products, counted from its shape and
+the windows read), next to what 10,000 reviews/s of these reviews would take; ``--count-only`` prints that count
+and stops (seconds on any machine).
+
+Run: python benchmarks/gpu_inference.py [--model sentiscore-e5-ru] [--texts FILE] [--reviews 8000] [--count-only]
 Reviews: as in benchmarks/throughput.py. On a CPU (``--device cpu``) it runs, slowly, as a smoke test.
 """
 
@@ -23,8 +27,23 @@ import torch
 from throughput import reviews
 
 from sentiscore.inference import infer_ids, pick_device
-from sentiscore.model import ReviewModel
+from sentiscore.model import ReviewModel, window_ids
 from sentiscore.predict import resolve_model_path
+
+
+def encoder_flops(model: ReviewModel, ids: list[np.ndarray], first_window_only: bool = False) -> float:
+    """Floating-point operations of the encoder's matrix products over every window of ``ids`` (special tokens
+    included): per layer and token the four attention projections and the two feed-forward ones, and per layer
+    and window the attention scores and their weighted sum, which grow with the window's length squared. The
+    embeddings, norms, activations and heads are left out: a lower bound. ``first_window_only``: what a loop that
+    truncates each review to one window reads."""
+    config = model.encoder.config
+    hidden, layers = config.hidden_size, config.num_hidden_layers
+    windows = [window_ids(review, model.content_size) for review in ids]
+    lengths = np.array([len(w) + 2 for review in windows for w in (review[:1] if first_window_only else review)],
+                       dtype=np.float64)
+    per_token = 2 * (4 * hidden * hidden + 2 * hidden * config.intermediate_size)
+    return float(layers * (per_token * lengths.sum() + 2 * 2 * hidden * (lengths ** 2).sum()))
 
 
 def timed(model: ReviewModel, ids: list[np.ndarray], device: torch.device, batch_tokens: int,
@@ -46,28 +65,40 @@ def main() -> None:
     parser.add_argument("--reviews", type=int, default=8000)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-tokens", type=int, nargs="+", default=[65_536, 262_144])
+    parser.add_argument("--count-only", action="store_true", help="print the arithmetic per review, time nothing")
     args = parser.parse_args()
     device = pick_device(args.device)
     shipped = ReviewModel.load(resolve_model_path(args.model)).to(device).eval()
     ids = shipped.encode_text(reviews(args.reviews, args.data_dir, args.texts))
     print(f"{args.model} on {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}: {len(ids):,} reviews, "
           f"{sum(map(len, ids)):,} tokens")
-    print(f"{'way':<34}{'window':>7}{'batch tokens':>13}{'reviews/s':>11}{'same sentiment':>16}{'score moved':>12}")
+    trained = shipped.config.window
+    flops = {window: encoder_flops(with_window(shipped, window), ids) / len(ids)
+             for window in dict.fromkeys([trained, 256])}
+    for window, per_review in flops.items():
+        print(f"  {window}-token windows: {per_review / 1e9:.1f} GFLOP per review; 10,000 reviews/s would take "
+              f"{per_review * 1e4 / 1e12:.0f} TFLOP/s")
+    truncated = encoder_flops(with_window(shipped, trained), ids, first_window_only=True) / len(ids)
+    print(f"  the first {trained} tokens only, as the plain pipeline loop reads: {truncated / 1e9:.1f} GFLOP "
+          "per review")
+    if args.count_only:
+        return
+    print(f"{'way':<34}{'window':>7}{'batch tokens':>13}{'reviews/s':>11}{'TFLOP/s':>9}{'same sentiment':>16}"
+          f"{'score moved':>12}")
     reference = None
 
     def report(way: str, model: ReviewModel, window: int, batch_tokens: int, precision: str) -> None:
         nonlocal reference
-        model.config.window = window
-        rate, sentiment, distribution = timed(model, ids, device, batch_tokens, precision)
+        rate, sentiment, distribution = timed(with_window(model, window), ids, device, batch_tokens, precision)
         expected = distribution @ np.arange(1, 11)
         if reference is None:
             reference = (sentiment.argmax(1), expected)
         same = (sentiment.argmax(1) == reference[0]).mean()
         moved = np.abs(expected - reference[1]).mean()
-        print(f"{way:<34}{window:>7}{batch_tokens:>13,}{rate:>11,.1f}{same:>16.4f}{moved:>12.4f}", flush=True)
+        print(f"{way:<34}{window:>7}{batch_tokens:>13,}{rate:>11,.1f}{rate * flops[window] / 1e12:>9.1f}"
+              f"{same:>16.4f}{moved:>12.4f}", flush=True)
 
-    trained = shipped.config.window
-    for window in dict.fromkeys([trained, 256]):
+    for window in flops:
         for batch_tokens in args.batch_tokens:
             report("autocast bf16 (shipped)", shipped, window, batch_tokens, "bf16")
     half = copy.deepcopy(shipped)
@@ -82,6 +113,11 @@ def main() -> None:
         report("bf16 weights, compiled", half, trained, args.batch_tokens[-1], "fp32")
     except Exception as error:  # the measurements above stand
         print(f"torch.compile failed after {time.perf_counter() - started:.0f} s: {error!r}"[:2000])
+
+
+def with_window(model: ReviewModel, window: int) -> ReviewModel:
+    model.config.window = window
+    return model
 
 
 if __name__ == "__main__":
