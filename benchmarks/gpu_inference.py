@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from throughput import reviews
+from throughput import PLAIN_MAX_LENGTH, reviews
 
 from sentiscore.inference import infer_ids, pick_device
 from sentiscore.model import ReviewModel, window_ids
@@ -78,9 +78,9 @@ def main() -> None:
     for window, per_review in flops.items():
         print(f"  {window}-token windows: {per_review / 1e9:.1f} GFLOP per review; 10,000 reviews/s would take "
               f"{per_review * 1e4 / 1e12:.0f} TFLOP/s")
-    truncated = encoder_flops(with_window(shipped, trained), ids, first_window_only=True) / len(ids)
-    print(f"  the first {trained} tokens only, as the plain pipeline loop reads: {truncated / 1e9:.1f} GFLOP "
-          "per review")
+    truncated = encoder_flops(with_window(shipped, PLAIN_MAX_LENGTH), ids, first_window_only=True) / len(ids)
+    print(f"  the first {PLAIN_MAX_LENGTH} tokens only, as the plain pipeline loop reads: {truncated / 1e9:.1f} "
+          "GFLOP per review")
     if args.count_only:
         return
     print(f"{'way':<34}{'window':>7}{'batch tokens':>13}{'reviews/s':>11}{'TFLOP/s':>9}{'same sentiment':>16}"

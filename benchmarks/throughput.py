@@ -33,6 +33,8 @@ from pathlib import Path
 
 import pandas as pd
 
+PLAIN_MAX_LENGTH = 512
+"""Tokens the plain loop reads of each review, as the transformers pipeline's truncation gives them."""
 OWN_THREAD, MAIN_THREAD = "sentiscore, model in its own thread", "sentiscore, model in the main thread"
 WAYS = {"plain": None, "sentiscore": None, OWN_THREAD: True, MAIN_THREAD: False}
 """The runs, and for sentiscore's where its model runs (``model_thread`` of ``score_file``; None: its default)."""
@@ -62,7 +64,8 @@ def run_plain(texts: list[str], model_name: str, device: str) -> float:
     target = pick_device(device)
     model = ReviewModel.load(resolve_model_path(model_name)).to(target).eval()
     extract = pipeline("feature-extraction", model=model.encoder, tokenizer=model.tokenizer, device=target,
-                       framework="pt", return_tensors=True, tokenize_kwargs={"truncation": True, "max_length": 512})
+                       framework="pt", return_tensors=True,
+                       tokenize_kwargs={"truncation": True, "max_length": PLAIN_MAX_LENGTH})
     with torch.inference_mode():
         extract(texts[0])  # the first call pays for the device's start-up, as in run_sentiscore
         started = time.perf_counter()

@@ -3,13 +3,16 @@
 Trains the default model on every shared corpus (title-disjoint held-out parts excluded) for ``--epochs``; the
 model after each epoch from ``--first-candidate`` on is a candidate, and `choose` picks one by a rule fixed before
 the run (never by the dev split). Saves the chosen weights in shards small enough to travel back, its predictions
-for every held-out review and every candidate's held-out metrics, and measures inference speed. `--ablations`
-then retrains on subsets of the corpora, while the time budget lasts, to measure what each adds.
+for every held-out review and every candidate's held-out metrics, and measures inference speed. Then, while the
+time budget lasts: `--shallow LAYERS` trains the same recipe on the base's first layers only, for its held-out
+metrics and speed (what a faster encoder costs: 10,000 reviews/s needs 3.5x less arithmetic per review, see
+README.md); `--ablations` retrains on subsets of the corpora, to measure what each adds.
 
 (Version 2.0 was trained with 3 epochs and a film-only stage whose epochs were the candidates; the stage lost by
 the same rule, see models/README.md. That run's script is this file at commit 14f2521.)
 
-Run: PYTHONPATH=src python scripts/gpu_run.py --carry .carry --out OUT [--epochs 5] [--tiny] [--ablations]
+Run: PYTHONPATH=src python scripts/gpu_run.py --carry .carry --out OUT [--epochs 5] [--tiny]
+                                             [--ablations | --shallow LAYERS]
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import torch
 
 from sentiscore.base import bert_model, fast_tokenizer, load_quantized
 from sentiscore.inference import infer_ids, pick_device
-from sentiscore.model import ModelConfig, ReviewModel, median_score
+from sentiscore.model import ModelConfig, ReviewModel, keep_first_layers, median_score
 from sentiscore.train import TokenizedCorpus, TrainConfig, fit, set_seed
 
 FILMS = ["kinopoisk", "kinopoisk_more", "kinopoisk_neutral"]
@@ -119,6 +122,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=420.0, help="seconds after which no ablation starts")
     parser.add_argument("--ablations", action="store_true",
                         help="only retrain on subsets of the corpora, timed by the main run's sentiscore.json")
+    parser.add_argument("--shallow", type=int, metavar="LAYERS",
+                        help="only train an encoder of the base's first LAYERS layers, timed by the main run's "
+                             "sentiscore.json")
     parser.add_argument("--tiny", action="store_true", help="a CPU smoke run: few rows, short windows")
     args = parser.parse_args()
     started = time.time()
@@ -139,6 +145,9 @@ def main() -> None:
     dev = held_out.subset(held_out.source == "kinopoisk")
     if args.ablations:
         ablations(args, train, held_out, dev, config, device, started)
+        return
+    if args.shallow:
+        shallow(args, train, held_out, dev, config, device, started)
         return
     log(json.dumps({"device": str(device), "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
                     "train_reviews": len(train), "train_tokens": int(len(train.ids)), "held_out": len(held_out),
@@ -170,33 +179,64 @@ def main() -> None:
     np.savez_compressed(args.out / "held_out_predictions.npz", **predictions[chosen])
 
     if device.type == "cuda":
-        texts = dev.token_lists() * 4
-        infer_ids(model, texts[:256], device)  # the first batches pay for CUDA's start-up
-        trained_window = model.config.window
-        for window in (trained_window, 256):
-            model.config.window = window
-            for batch_tokens in (65_536, 262_144):
-                torch.cuda.synchronize()
-                t0 = time.time()
-                infer_ids(model, texts, device, batch_tokens=batch_tokens)
-                torch.cuda.synchronize()
-                results.setdefault("inference", []).append(
-                    {"precision": "bf16", "window": window, "batch_tokens": batch_tokens, "reviews": len(texts),
-                     "reviews_per_second": round(len(texts) / (time.time() - t0), 1)})
-        model.config.window = trained_window
+        results["inference"] = inference_speed(model, dev, device, (65_536, 262_144))
         log(json.dumps(results["inference"]))
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     log(json.dumps({"total_seconds": round(time.time() - started, 1)}))
 
 
+def inference_speed(model: ReviewModel, dev: TokenizedCorpus, device, batch_sizes: tuple[int, ...]) -> list[dict]:
+    """Reviews/s of the model alone over the dev reviews (four times), read whole in its windows and in 256-token
+    ones, bf16."""
+    texts = dev.token_lists() * 4
+    infer_ids(model, texts[:256], device)  # the first batches pay for CUDA's start-up
+    trained_window, speeds = model.config.window, []
+    for window in (trained_window, 256):
+        model.config.window = window
+        for batch_tokens in batch_sizes:
+            torch.cuda.synchronize()
+            t0 = time.time()
+            infer_ids(model, texts, device, batch_tokens=batch_tokens)
+            torch.cuda.synchronize()
+            speeds.append({"precision": "bf16", "window": window, "batch_tokens": batch_tokens, "reviews": len(texts),
+                           "reviews_per_second": round(len(texts) / (time.time() - t0), 1)})
+    model.config.window = trained_window
+    return speeds
+
+
+def seconds_per_token(args, train: TokenizedCorpus) -> float:
+    """The main run's training time per token and epoch (from its sentiscore.json in ``--out``)."""
+    history = ModelConfig.load(args.out / "sentiscore.json").training["history"]
+    return sum(h["seconds"] for h in history) / len(history) / len(train.ids)
+
+
+def shallow(args, train: TokenizedCorpus, held_out: TokenizedCorpus, dev: TokenizedCorpus, config: TrainConfig,
+            device, started: float) -> None:
+    """The main recipe on the base's first ``args.shallow`` layers, if the budget allows (judged by the main run's
+    speed, when its sentiscore.json is in ``--out``); results are printed."""
+    model = fresh_model(args.carry, config.window)
+    layers = model.encoder.config.num_hidden_layers
+    estimate = 0.0
+    if (args.out / "sentiscore.json").exists():
+        estimate = seconds_per_token(args, train) * len(train.ids) * config.epochs * args.shallow / layers * 1.15 + 60
+    if time.time() - started + estimate > args.budget:
+        log(json.dumps({"shallow": args.shallow, "skipped": f"needs ~{estimate:.0f} s more"}))
+        return
+    keep_first_layers(model.encoder, args.shallow)
+    fit(model, train, config, dev=dev, log=log, progress=False)
+    result = {"shallow": args.shallow, "held_out": summary(held_out, predict_held_out(model, held_out, device))}
+    if device.type == "cuda":
+        result["inference"] = inference_speed(model, dev, device, (262_144,))
+    log(json.dumps(result))
+
+
 def ablations(args, train: TokenizedCorpus, held_out: TokenizedCorpus, dev: TokenizedCorpus, config: TrainConfig,
               device, started: float) -> None:
     """Retrain on growing subsets of the corpora while the budget lasts; results are printed."""
-    history = ModelConfig.load(args.out / "sentiscore.json").training["history"]
-    seconds_per_token = sum(h["seconds"] for h in history) / len(history) / len(train.ids)
+    per_token = seconds_per_token(args, train)
     for name, sources in ABLATIONS.items():
         rows = np.isin(train.source, sources)
-        estimate = seconds_per_token * len(train.subset(rows).ids) * config.epochs * 1.15 + 30
+        estimate = per_token * len(train.subset(rows).ids) * config.epochs * 1.15 + 30
         if time.time() - started + estimate > args.budget:
             log(json.dumps({"ablation": name, "skipped": f"needs ~{estimate:.0f} s more"}))
             continue

@@ -1,12 +1,13 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from sentiscore.cli import main
 from sentiscore.data import load_rows
 from sentiscore.inference import infer_ids
-from sentiscore.model import ModelConfig, ReviewModel
+from sentiscore.model import ModelConfig, ReviewModel, keep_first_layers
 from sentiscore.train import NO_SENTIMENT, TokenizedCorpus, TrainConfig, fit
 
 
@@ -48,3 +49,23 @@ def test_train_command_saves_a_loadable_model(corpus_dir, tiny_base, tmp_path, c
     assert saved["training"]["corpora"] == ["kinopoisk"] and saved["training"]["seed"] == 13
     assert main(["predict", "--model", str(output), "Хорошее кино"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["status"] == "ok"
+
+
+def test_a_model_trained_on_the_first_layers_of_its_base_loads_with_only_those(corpus_dir, tiny_base, tmp_path):
+    from sentiscore.model import load_encoder
+    from sentiscore.predict import predict
+
+    output = tmp_path / "shallow"
+    assert main(["train", "--model", "transformer", "--base", str(tiny_base), "--data-dir", str(corpus_dir),
+                 "--corpora", "kinopoisk", "--epochs", "1", "--window", "34", "--batch-tokens", "512",
+                 "--device", "cpu", "--layers", "1", "-o", str(output)]) == 0
+    loaded = ReviewModel.load(output)
+    assert loaded.encoder.config.num_hidden_layers == len(loaded.encoder.encoder.layer) == 1
+    assert predict("Скучный и затянутый фильм", output).status == "ok"
+
+    base = load_encoder(tiny_base)
+    kept = keep_first_layers(load_encoder(tiny_base), 1)
+    for name, weight in kept.encoder.layer[0].state_dict().items():
+        assert torch.equal(weight, base.encoder.layer[0].state_dict()[name])
+    with pytest.raises(ValueError, match="keep 1 to 2"):
+        keep_first_layers(base, 3)

@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-tokens", type=int, default=16_384)
     train.add_argument("--learning-rate", type=float, default=5e-5)
     train.add_argument("--max-train-windows", type=int, default=4)
+    train.add_argument("--layers", type=int, help="keep only the base's first layers: a faster, smaller model")
     train.add_argument("--limit", type=int, help="train on at most this many reviews (a smoke run)")
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     train.set_defaults(handler=run_train)
@@ -183,7 +184,7 @@ def run_train(args: argparse.Namespace) -> int:
     config = TrainConfig(epochs=args.epochs, window=args.window, batch_tokens=args.batch_tokens,
                          learning_rate=args.learning_rate, max_train_windows=args.max_train_windows,
                          corpora=args.corpora)
-    model = new_model(args.base, name=Path(args.output).name, version="1.0", window=args.window)
+    model = new_model(args.base, name=Path(args.output).name, version="1.0", window=args.window, layers=args.layers)
     corpus = TokenizedCorpus.from_rows(rows, model)
     dev_rows = load_rows(["kinopoisk"], args.data_dir, part="held_out")[: args.limit]
     dev = TokenizedCorpus.from_rows(dev_rows, model) if dev_rows else None

@@ -22,11 +22,16 @@ LOG_EVERY = 30.0
 
 
 def pick_device(device: str = "auto") -> torch.device:
+    """The device ``device`` names; a GPU with its index, since file scoring runs the model in a thread of its own,
+    where a bare ``cuda`` would mean the first GPU whichever this thread had chosen."""
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("--device cuda asked for, but torch sees no GPU")
-    return torch.device(device)
+    picked = torch.device(device)
+    if picked.type == "cuda" and picked.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return picked
 
 
 PRECISIONS = ("auto", "fp32", "bf16")

@@ -232,6 +232,19 @@ class ReviewModel(nn.Module):
                    Head.load(path / "sentiment_head.safetensors"), Head.load(path / "score_head.safetensors"))
 
 
+def keep_first_layers(encoder: nn.Module, layers: int) -> nn.Module:
+    """The encoder cut to its first ``layers`` transformer layers, in place: less arithmetic per token in
+    proportion, to be fine-tuned as it is. The bottom layers are kept because, fine-tuned, a model loses least by
+    dropping its top ones (Sajjad et al., "On the Effect of Dropping Layers of Pre-trained Transformer Models").
+    Its config says how many it has, so the saved model loads as it was trained."""
+    stack = encoder.encoder.layer
+    if not 1 <= layers <= len(stack):
+        raise ValueError(f"the encoder has {len(stack)} layers: keep 1 to {len(stack)}, not {layers}")
+    encoder.encoder.layer = nn.ModuleList(list(stack)[:layers])
+    encoder.config.num_hidden_layers = layers
+    return encoder
+
+
 def load_encoder(base: str | Path, dtype: torch.dtype = torch.float32) -> nn.Module:
     """A pretrained encoder without the pooler BERT checkpoints carry (the model pools the token states itself)."""
     from transformers import AutoConfig, AutoModel

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 from .batching import length_batches
 from .inference import autocast, infer_ids, pick_device
 from .labels import SENTIMENTS
-from .model import SCORE_BINS, ModelConfig, ReviewModel, expected_score, median_score, window_ids
+from .model import SCORE_BINS, ModelConfig, ReviewModel, expected_score, keep_first_layers, median_score, window_ids
 
 NO_SENTIMENT = -1
 
@@ -205,5 +205,9 @@ def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, devi
     return history
 
 
-def new_model(base: str | Path, name: str, version: str, window: int) -> ReviewModel:
-    return ReviewModel.from_base(base, ModelConfig(name=name, version=version, window=window))
+def new_model(base: str | Path, name: str, version: str, window: int, layers: int | None = None) -> ReviewModel:
+    """Fresh heads on a pretrained encoder; ``layers``: only its first ones (see ``keep_first_layers``)."""
+    model = ReviewModel.from_base(base, ModelConfig(name=name, version=version, window=window))
+    if layers is not None:
+        keep_first_layers(model.encoder, layers)
+    return model
