@@ -223,7 +223,7 @@ def shallow(args, train: TokenizedCorpus, held_out: TokenizedCorpus, dev: Tokeni
         log(json.dumps({"shallow": args.shallow, "skipped": f"needs ~{estimate:.0f} s more"}))
         return
     keep_first_layers(model.encoder, args.shallow)
-    fit(model, train, config, dev=dev, log=log, progress=False)
+    fit(model, train, TrainConfig(**{**asdict(config), "layers": args.shallow}), dev=dev, log=log, progress=False)
     result = {"shallow": args.shallow, "held_out": summary(held_out, predict_held_out(model, held_out, device))}
     if device.type == "cuda":
         result["inference"] = inference_speed(model, dev, device, (262_144,))

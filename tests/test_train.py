@@ -61,6 +61,7 @@ def test_a_model_trained_on_the_first_layers_of_its_base_loads_with_only_those(c
                  "--device", "cpu", "--layers", "1", "-o", str(output)]) == 0
     loaded = ReviewModel.load(output)
     assert loaded.encoder.config.num_hidden_layers == len(loaded.encoder.encoder.layer) == 1
+    assert loaded.config.training["layers"] == 1
     assert predict("Скучный и затянутый фильм", output).status == "ok"
 
     base = load_encoder(tiny_base)

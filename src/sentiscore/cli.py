@@ -183,7 +183,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise ValueError("--base is needed for a transformer: a hub name or a folder from 'sentiscore base build'")
     config = TrainConfig(epochs=args.epochs, window=args.window, batch_tokens=args.batch_tokens,
                          learning_rate=args.learning_rate, max_train_windows=args.max_train_windows,
-                         corpora=args.corpora)
+                         corpora=args.corpora, layers=args.layers)
     model = new_model(args.base, name=Path(args.output).name, version="1.0", window=args.window, layers=args.layers)
     corpus = TokenizedCorpus.from_rows(rows, model)
     dev_rows = load_rows(["kinopoisk"], args.data_dir, part="held_out")[: args.limit]

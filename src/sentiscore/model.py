@@ -237,7 +237,9 @@ def keep_first_layers(encoder: nn.Module, layers: int) -> nn.Module:
     proportion, to be fine-tuned as it is. The bottom layers are kept because, fine-tuned, a model loses least by
     dropping its top ones (Sajjad et al., "On the Effect of Dropping Layers of Pre-trained Transformer Models").
     Its config says how many it has, so the saved model loads as it was trained."""
-    stack = encoder.encoder.layer
+    stack = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if stack is None:
+        raise ValueError(f"{type(encoder).__name__} keeps its layers elsewhere than BERT's encoder.layer")
     if not 1 <= layers <= len(stack):
         raise ValueError(f"the encoder has {len(stack)} layers: keep 1 to {len(stack)}, not {layers}")
     encoder.encoder.layer = nn.ModuleList(list(stack)[:layers])

@@ -37,6 +37,8 @@ class TrainConfig:
     score_l1_weight: float = 0.5
     seed: int = 13
     corpora: list[str] = field(default_factory=list)
+    layers: int | None = None
+    """The base's first layers the model was made of (see ``keep_first_layers``); None: all of them."""
 
 
 @dataclass
