@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 import torch
+from gpu_inference import multiply_adds_per_token
 from torch.profiler import ProfilerActivity, profile
 
 from sentiscore.model import ReviewModel
@@ -30,10 +31,7 @@ def main() -> None:
     events = profiled.key_averages()
     total = sum(event.self_cpu_time_total for event in events)
     attention = sum(event.self_cpu_time_total for event in events if "attention" in event.key)
-    # Multiply-adds per token and layer: Q, K, V and output projections (4 h^2), the feed-forward (2 h * inner),
-    # and the two attention products (2 * window * h).
-    hidden, inner = config.hidden_size, config.intermediate_size
-    linear, products = 4 * hidden**2 + 2 * hidden * inner, 2 * args.window * hidden
+    linear, products = multiply_adds_per_token(config, args.window)
     print(f"{args.windows} windows of {args.window} tokens, bf16, {torch.get_num_threads()} threads")
     print(f"attention kernel: {attention / total:.0%} of the time, {products / (linear + products):.0%} of the "
           f"multiply-adds; forward pass {total / 1e6:.2f} s")

@@ -31,19 +31,23 @@ from sentiscore.model import ReviewModel, window_ids
 from sentiscore.predict import resolve_model_path
 
 
+def multiply_adds_per_token(config, window: int | np.ndarray) -> tuple[int, int | np.ndarray]:
+    """Multiply-adds per token and layer in a window of ``window`` tokens: the four attention projections and the
+    two feed-forward ones (4 h² + 2 h·inner), and the attention scores and their weighted sum (2 · window · h).
+    The embeddings, norms, activations and heads are left out."""
+    hidden = config.hidden_size
+    return 4 * hidden**2 + 2 * hidden * config.intermediate_size, 2 * window * hidden
+
+
 def encoder_flops(model: ReviewModel, ids: list[np.ndarray], first_window_only: bool = False) -> float:
-    """Floating-point operations of the encoder's matrix products over every window of ``ids`` (special tokens
-    included): per layer and token the four attention projections and the two feed-forward ones, and per layer
-    and window the attention scores and their weighted sum, which grow with the window's length squared. The
-    embeddings, norms, activations and heads are left out: a lower bound. ``first_window_only``: what a loop that
-    truncates each review to one window reads."""
-    config = model.encoder.config
-    hidden, layers = config.hidden_size, config.num_hidden_layers
+    """Floating-point operations (two per multiply-add) of the encoder's matrix products over every window of
+    ``ids``, special tokens included: a lower bound. ``first_window_only``: what a loop that truncates each review
+    to one window reads."""
     windows = [window_ids(review, model.content_size) for review in ids]
     lengths = np.array([len(w) + 2 for review in windows for w in (review[:1] if first_window_only else review)],
                        dtype=np.float64)
-    per_token = 2 * (4 * hidden * hidden + 2 * hidden * config.intermediate_size)
-    return float(layers * (per_token * lengths.sum() + 2 * 2 * hidden * (lengths ** 2).sum()))
+    linear, attention = multiply_adds_per_token(model.encoder.config, lengths)
+    return 2.0 * model.encoder.config.num_hidden_layers * float((lengths * (linear + attention)).sum())
 
 
 def timed(model: ReviewModel, ids: list[np.ndarray], device: torch.device, batch_tokens: int,
