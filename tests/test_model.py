@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from sentiscore.inference import TransformerScorer, infer_ids
+from sentiscore.inference import TransformerScorer, infer_ids, pick_device
 from sentiscore.model import Head, ModelConfig, ReviewModel, median_score, score_interval, window_ids
 from sentiscore.train import NO_SENTIMENT, multitask_loss, score_targets
 
@@ -120,3 +120,15 @@ def test_head_save_load(tmp_path):
     loaded = Head.load(tmp_path / "h.safetensors").eval()
     x = torch.randn(2, 8)
     assert torch.equal(head.eval()(x), loaded(x))
+
+
+def test_a_gpu_is_named_with_its_index_so_that_another_thread_finds_the_same_one(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    assert pick_device("cuda") == pick_device("auto") == torch.device("cuda", 1)
+    assert pick_device("cuda:0") == torch.device("cuda", 0)
+    assert pick_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto") == torch.device("cpu")
+    with pytest.raises(RuntimeError, match="no GPU"):
+        pick_device("cuda")
