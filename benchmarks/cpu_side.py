@@ -2,9 +2,10 @@
 windows, batching, the heads, building the output and writing it sustain when the encoder's forward pass costs
 nothing. That is the ceiling a GPU runs into: file scoring cannot go faster than this, whatever the accelerator.
 
-Prints the time per review of each step, then whole `score_file` runs with the stub encoder, the next chunks
-prepared by a thread (workers 0) or by forked worker processes, with the main thread's own CPU time per review:
-with enough workers, that thread is what bounds file scoring on a GPU.
+Prints the time per review of each step (the workers' steps, then the main process's, whose threads share
+Python's lock), then whole `score_file` runs with the stub encoder, the next chunks prepared by a thread (workers
+0) or by forked worker processes, with the main thread's own CPU time per review: with enough workers, the main
+process is what bounds file scoring on a GPU. The stub reads batches of a GPU's size (262,144 padded tokens).
 
 With ``--gpu-rate`` the stub also waits, letting go of Python's lock as a thread waiting for a GPU does, as long
 as a GPU reading that many reviews/s would take over the windows of each batch (the H100's model-only rate in
@@ -14,8 +15,7 @@ take turns.
 
 The stub still sums its zeros into per-review sums and runs the heads, on the CPU. On a GPU those are kernels
 that the main thread only launches, so by default they get one torch thread here (``--torch-threads``), as they
-otherwise compete for the cores the workers keep busy (2 cores, 2 workers: the main thread took 71 / 71 µs per
-review with one thread, 94 / 80 with torch's default two).
+otherwise compete for the cores the workers keep busy.
 
 Run: python benchmarks/cpu_side.py [--reviews 4000] [--model sentiscore-e5-ru] [--texts FILE] [--workers 0 2 4]
                                    [--torch-threads 1] [--gpu-rate 2874]
@@ -25,6 +25,7 @@ Reviews: as in benchmarks/throughput.py (the dev split, ``--texts``, or the bund
 from __future__ import annotations
 
 import argparse
+import pickle
 import tempfile
 import time
 from pathlib import Path
@@ -33,11 +34,14 @@ import pandas as pd
 import torch
 from throughput import reviews
 
-from sentiscore.batch import score_file
-from sentiscore.inference import TransformerScorer
+from sentiscore.batch import add_predictions, read_chunks, score_file, write_atomically
+from sentiscore.inference import TransformerScorer, default_batch_tokens
 from sentiscore.model import window_ids
-from sentiscore.predict import load_model, predictions_from, prepare_batch
+from sentiscore.predict import load_model, prepare_batch, score_prepared
 from sentiscore.preprocess import MAX_CHARS, check_text, normalize
+
+CHUNK_ROWS = 2_000
+"""As ``sentiscore score``'s default --batch-size."""
 
 
 def stub_encoder(scorer: TransformerScorer, seconds_per_window: float = 0.0) -> None:
@@ -58,7 +62,7 @@ def stub_encoder(scorer: TransformerScorer, seconds_per_window: float = 0.0) -> 
 def per_review(label: str, texts: list[str], step) -> object:
     started = time.perf_counter()
     result = step()
-    print(f"  {label:<34} {(time.perf_counter() - started) / len(texts) * 1e6:8.0f} µs per review")
+    print(f"  {label:<36} {(time.perf_counter() - started) / len(texts) * 1e6:8.0f} µs per review")
     return result
 
 
@@ -87,19 +91,36 @@ def main() -> None:
         print(f"simulated GPU: {args.gpu_rate:,.0f} reviews/s, {windows / len(texts):.2f} windows per review")
     for member in transformers:
         stub_encoder(member, seconds_per_window)
+        # A CPU's small batches would count per-batch work that a GPU's does 64 times less often.
+        member.batch_tokens = default_batch_tokens(torch.device("cuda"))
     characters = sum(map(len, texts)) / len(texts)
     print(f"{args.model}, encoder stubbed, {len(texts)} reviews of {characters:,.0f} characters on average, "
           f"{torch.get_num_threads()} threads")
 
+    print("in a worker (or the prepare thread):")
     per_review("check_text", texts, lambda: [check_text(t) for t in texts])
     clean = per_review("normalize", texts, lambda: [normalize(t[:MAX_CHARS]) for t in texts])
     per_review("model input (prepare)", texts, lambda: scorer.prepare(clean))
     batch = per_review("all of prepare_batch", texts, lambda: prepare_batch(scorer, texts))
-    per_review("windows, batches, heads (run)", texts, lambda: predictions_from(scorer, batch, progress=False))
 
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "reviews.csv"
         pd.DataFrame({"text": texts}).to_csv(source, index=False)
+        pd.DataFrame({"text": texts}).to_parquet(source.with_suffix(".parquet"), index=False)
+        print("in the main process, by its threads (they overlap only where the work lets go of Python's lock):")
+        main_process = {
+            "read CSV chunks (reader)": lambda: list(read_chunks(source, CHUNK_ROWS)),
+            "read Parquet chunks (reader)": lambda: list(read_chunks(source.with_suffix(".parquet"), CHUNK_ROWS)),
+            "texts to a worker and back (main)": lambda: pickle.loads(pickle.dumps((texts, batch), protocol=5)),
+            "windows, batches, heads (model)": lambda: score_prepared(scorer, batch, progress=False),
+        }
+        costs = {label: per_review(label, texts, step) for label, step in main_process.items()}
+        frame = pd.DataFrame({"text": texts})
+        scored = costs["windows, batches, heads (model)"]
+        output = per_review("the output frame (main)", texts, lambda: add_predictions(frame, scorer, scored))
+        for fmt in ("csv", "parquet"):
+            per_review(f"write a {fmt} shard (writer)", texts,
+                       lambda fmt=fmt: write_atomically(output, Path(folder) / f"shard.{fmt}", fmt))
         for workers in args.workers:
             for output in ("scored.csv", "scored.parquet"):
                 for model_thread in (True, False) if args.gpu_rate else (None,):

@@ -401,3 +401,14 @@ def test_prediction_columns_are_numbers_even_in_a_chunk_with_nothing_to_score(tm
     assert (scored[numbers].dtypes == "float64").all()
     assert scored.loc[:1, numbers].isna().all().all() and scored.loc[2:, ["score", "p_positive"]].notna().all().all()
     assert scored["sentiment"][:2].isna().all() and list(scored["sentiment"][2:]) == ["positive", "negative"]
+
+
+def test_nested_json_values_come_out_in_a_csv_as_text(tmp_path):
+    source = tmp_path / "reviews.jsonl"
+    records = [{"text": "Отличный фильм, всем советую", "meta": {"likes": 3}, "tags": ["драма", "семья"]},
+               {"text": "Скучно и затянуто, еле досидел", "meta": None, "tags": 5}]
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    assert score_file(source, tmp_path / "scored.csv", model="sentiscore-lite", progress=False).rows == 2
+    scored = pd.read_csv(tmp_path / "scored.csv", dtype=str, keep_default_na=False)
+    assert scored["meta"].tolist() == ["{'likes': 3}", ""] and scored["tags"].tolist() == ["['драма', 'семья']", "5"]
+    assert scored["sentiment"].tolist() == ["positive", "negative"]
