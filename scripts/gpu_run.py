@@ -1,7 +1,8 @@
 """The real training run, made to be carried to a GPU machine with what scripts/prepare_training.py wrote.
 
 Trains the default model on every shared corpus (title-disjoint held-out parts excluded) for ``--epochs``; the
-model after each epoch from ``--first-candidate`` on is a candidate, and `choose` picks one by a rule fixed before
+model after each epoch from ``--first-candidate`` on is a candidate, and so is the average of their weights;
+`choose` picks one by a rule fixed before
 the run (never by the dev split). Saves the chosen weights in shards small enough to travel back, its predictions
 for every held-out review and every candidate's held-out metrics, and measures inference speed. Then, while the
 time budget lasts: `--shallow LAYERS` trains the same recipe on the base's first layers only, for its held-out
@@ -103,6 +104,14 @@ def summary(corpus: TokenizedCorpus, predictions: dict) -> dict:
     return result
 
 
+def averaged_weights(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The mean of several checkpoints' weights (integer buffers taken from the first): late checkpoints of one
+    run average into a flatter optimum that often generalises better than any of them (Izmailov et al.,
+    "Averaging Weights Leads to Wider Optima and Better Generalization")."""
+    return {key: torch.stack([state[key].float() for state in states]).mean(0).to(tensor.dtype)
+            if tensor.is_floating_point() else tensor for key, tensor in states[0].items()}
+
+
 def choose(candidates: dict[str, dict]) -> str:
     """The rule fixed before the run: the lowest score MAE on held-out film reviews outside dev (kinopoisk_more,
     kinopoisk_neutral), among the candidates whose pos/neg accuracy on the other domains' held-out reviews is
@@ -156,11 +165,11 @@ def main() -> None:
     model = fresh_model(args.carry, config.window)
     candidates, states, predictions = {}, {}, {}
 
-    def candidate(trained: ReviewModel) -> None:
+    def candidate(trained: ReviewModel, name: str | None = None) -> None:
         epoch = len(trained.config.training["history"])
-        if epoch < min(args.first_candidate, config.epochs):  # the last epoch is always a candidate
+        if name is None and epoch < min(args.first_candidate, config.epochs):  # the last epoch always is one
             return
-        name = f"epoch {epoch}"
+        name = name or f"epoch {epoch}"
         predictions[name] = predict_held_out(trained, held_out, device)
         candidates[name] = summary(held_out, predictions[name])
         states[name] = {k: v.detach().clone() for k, v in trained.state_dict().items()}
@@ -168,6 +177,9 @@ def main() -> None:
                         "other domains": candidates[name]["other domains"]}))
 
     fit(model, train, config, dev=dev, log=log, progress=False, on_epoch_end=candidate)
+    if len(states) > 1:  # one more candidate, for one more pass over the held-out reviews
+        model.load_state_dict(averaged_weights(list(states.values())))
+        candidate(model, f"average of {', '.join(states)}")
     results = {"main": {"seconds": round(time.time() - started, 1)}}
     chosen = choose(candidates)
     model.load_state_dict(states[chosen])

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # One GPU session's whole job in one command: train the encoder on every corpus (held-out parts excluded) for 5
-# epochs, keep the epoch that scripts/gpu_run.py's rule picks among the last three, predict the held-out reviews; run
-# scripts/gpu_benchmarks.sh with the new model; then, if it can end before DEADLINE seconds from the start, train
-# the same recipe for 3 epochs on the base's first SHALLOW (4) layers only: its held-out metrics and its speed
-# (10,000 reviews/s needs ~3.5x less arithmetic per review than the 12-layer encoder; README.md, "Measured").
-# (The corpus ablations, measured in the 2026-11-27 session, run with --ablations instead of --shallow.) Each step
-# runs even if one before it failed. Weights, held-out predictions, results.json and session.log (all that was
-# printed) land in $OUT: 7 files, of the 8 that can come back.
+# epochs, keep what scripts/gpu_run.py's rule picks among the last three epochs and their average, predict the
+# held-out reviews; run scripts/gpu_benchmarks.sh with the new model; then, if it can end before DEADLINE seconds
+# from the start, train the same recipe for 3 epochs on the base's first SHALLOW (4) layers only: its held-out
+# metrics and its speed (10,000 reviews/s needs ~3.5x less arithmetic per review than the 12-layer encoder;
+# README.md, "Measured"). The corpus ablations, measured in the 2026-11-27 session, run with --ablations instead
+# of --shallow. Each step runs even if one before it failed. Weights, held-out predictions, results.json and
+# session.log (all that was printed) land in $OUT: 7 files, of the 8 that can come back.
 #
 # Here, first:  PYTHONPATH=src .venv/bin/python scripts/prepare_training.py --data-dir ../shared/data
 #               (.carry/: the 4-bit base, tokenizer, tokenised corpora and dev texts, ~47 MB)
