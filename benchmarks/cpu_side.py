@@ -114,9 +114,9 @@ def main() -> None:
             "texts to a worker and back (main)": lambda: pickle.loads(pickle.dumps((texts, batch), protocol=5)),
             "windows, batches, heads (model)": lambda: score_prepared(scorer, batch, progress=False),
         }
-        costs = {label: per_review(label, texts, step) for label, step in main_process.items()}
+        results = {label: per_review(label, texts, step) for label, step in main_process.items()}
         frame = pd.DataFrame({"text": texts})
-        scored = costs["windows, batches, heads (model)"]
+        scored = results["windows, batches, heads (model)"]
         output = per_review("the output frame (main)", texts, lambda: add_predictions(frame, scorer, scored))
         for fmt in ("csv", "parquet"):
             per_review(f"write a {fmt} shard (writer)", texts,

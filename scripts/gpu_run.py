@@ -2,12 +2,12 @@
 
 Trains the default model on every shared corpus (title-disjoint held-out parts excluded) for ``--epochs``; the
 model after each epoch from ``--first-candidate`` on is a candidate, and so is the average of their weights;
-`choose` picks one by a rule fixed before
-the run (never by the dev split). Saves the chosen weights in shards small enough to travel back, its predictions
-for every held-out review and every candidate's held-out metrics, and measures inference speed. Then, while the
-time budget lasts: `--shallow LAYERS` trains the same recipe on the base's first layers only, for its held-out
-metrics and speed (what a faster encoder costs: 10,000 reviews/s needs 3.5x less arithmetic per review, see
-README.md); `--ablations` retrains on subsets of the corpora, to measure what each adds.
+`choose` picks one by a rule fixed before the run (never by the dev split). Saves the chosen weights in shards
+small enough to travel back, its predictions for every held-out review and every candidate's held-out metrics,
+and measures inference speed. Then, while the time budget lasts: `--shallow LAYERS` trains the same recipe on the
+base's first layers only, for its held-out metrics and speed (what a faster encoder costs: 10,000 reviews/s needs
+3.5x less arithmetic per review, see README.md); `--ablations` retrains on subsets of the corpora, to measure
+what each adds.
 
 (Version 2.0 was trained with 3 epochs and a film-only stage whose epochs were the candidates; the stage lost by
 the same rule, see models/README.md. That run's script is this file at commit 14f2521.)
@@ -177,7 +177,7 @@ def main() -> None:
                         "other domains": candidates[name]["other domains"]}))
 
     fit(model, train, config, dev=dev, log=log, progress=False, on_epoch_end=candidate)
-    if len(states) > 1:  # one more candidate, for one more pass over the held-out reviews
+    if len(states) > 1:  # their average costs one more pass over the held-out reviews
         model.load_state_dict(averaged_weights(list(states.values())))
         candidate(model, f"average of {', '.join(states)}")
     results = {"main": {"seconds": round(time.time() - started, 1)}}
