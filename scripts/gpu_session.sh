@@ -6,7 +6,7 @@
 # metrics and its speed (10,000 reviews/s needs ~3.5x less arithmetic per review than the 12-layer encoder;
 # README.md, "Measured"). The corpus ablations, measured in the 2026-11-27 session, run with --ablations instead
 # of --shallow. Each step runs even if one before it failed. Weights, held-out predictions, results.json and
-# session.log (all that was printed) land in $OUT: 7 files, of the 8 that can come back.
+# session.log (all that was printed) land in $OUT: 8 files, as many as can come back.
 #
 # Here, first:  PYTHONPATH=src .venv/bin/python scripts/prepare_training.py --data-dir ../shared/data
 #               (.carry/: the 4-bit base, tokenizer, tokenised corpora and dev texts, ~47 MB)
