@@ -81,18 +81,7 @@ def main() -> None:
         torch.set_num_threads(args.torch_threads)
     texts = reviews(args.reviews, args.data_dir, args.texts)
     scorer = load_model(args.model, "cpu")
-    transformers = [m for m in getattr(scorer, "members", [scorer]) if isinstance(m, TransformerScorer)]
-    seconds_per_window = 0.0
-    if args.gpu_rate:
-        model = transformers[0].model
-        windows = sum(len(window_ids(ids, model.content_size)) for ids in
-                      model.encode_text([normalize(t[:MAX_CHARS]) for t in texts]))
-        seconds_per_window = len(texts) / windows / args.gpu_rate
-        print(f"simulated GPU: {args.gpu_rate:,.0f} reviews/s, {windows / len(texts):.2f} windows per review")
-    for member in transformers:
-        stub_encoder(member, seconds_per_window)
-        # A CPU's small batches would count per-batch work that a GPU's does 64 times less often.
-        member.batch_tokens = default_batch_tokens(torch.device("cuda"))
+    members = getattr(scorer, "members", [scorer])
     characters = sum(map(len, texts)) / len(texts)
     print(f"{args.model}, encoder stubbed, {len(texts)} reviews of {characters:,.0f} characters on average, "
           f"{torch.get_num_threads()} threads")
@@ -100,8 +89,20 @@ def main() -> None:
     print("in a worker (or the prepare thread):")
     per_review("check_text", texts, lambda: [check_text(t) for t in texts])
     clean = per_review("normalize", texts, lambda: [normalize(t[:MAX_CHARS]) for t in texts])
-    per_review("model input (prepare)", texts, lambda: scorer.prepare(clean))
+    prepared = per_review("model input (prepare)", texts, lambda: scorer.prepare(clean))
     batch = per_review("all of prepare_batch", texts, lambda: prepare_batch(scorer, texts))
+
+    transformers = [m for m in members if isinstance(m, TransformerScorer)]
+    seconds_per_window = 0.0
+    if args.gpu_rate:
+        ids = prepared[members.index(transformers[0])] if hasattr(scorer, "members") else prepared
+        windows = sum(len(window_ids(review, transformers[0].model.content_size)) for review in ids)
+        seconds_per_window = len(texts) / windows / args.gpu_rate
+        print(f"simulated GPU: {args.gpu_rate:,.0f} reviews/s, {windows / len(texts):.2f} windows per review")
+    for member in transformers:
+        stub_encoder(member, seconds_per_window)
+        # A CPU's small batches would count per-batch work that a GPU's does 64 times less often.
+        member.batch_tokens = default_batch_tokens(torch.device("cuda"))
 
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "reviews.csv"

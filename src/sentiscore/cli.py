@@ -184,7 +184,8 @@ def run_train(args: argparse.Namespace) -> int:
     config = TrainConfig(epochs=args.epochs, window=args.window, batch_tokens=args.batch_tokens,
                          learning_rate=args.learning_rate, max_train_windows=args.max_train_windows,
                          corpora=args.corpora, layers=args.layers)
-    model = new_model(args.base, name=Path(args.output).name, version="1.0", window=args.window, layers=args.layers)
+    model = new_model(args.base, name=Path(args.output).name, version="1.0", window=config.window,
+                      layers=config.layers)
     corpus = TokenizedCorpus.from_rows(rows, model)
     dev_rows = load_rows(["kinopoisk"], args.data_dir, part="held_out")[: args.limit]
     dev = TokenizedCorpus.from_rows(dev_rows, model) if dev_rows else None
