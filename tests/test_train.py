@@ -6,9 +6,17 @@ import torch
 
 from sentiscore.cli import main
 from sentiscore.data import load_rows
-from sentiscore.inference import infer_ids
+from sentiscore.inference import infer_ids, pool_ids
 from sentiscore.model import ModelConfig, ReviewModel, keep_first_layers
-from sentiscore.train import NO_SENTIMENT, TokenizedCorpus, TrainConfig, fit
+from sentiscore.train import (
+    NO_SENTIMENT,
+    HeadsConfig,
+    TokenizedCorpus,
+    TrainConfig,
+    fit,
+    fit_heads,
+    new_model_on_first_layers,
+)
 
 
 def test_tokenized_corpus_round_trip(corpus_dir, tiny_base, tmp_path):
@@ -70,3 +78,33 @@ def test_a_model_trained_on_the_first_layers_of_its_base_loads_with_only_those(c
         assert torch.equal(weight, base.encoder.layer[0].state_dict()[name])
     with pytest.raises(ValueError, match="keep 1 to 2"):
         keep_first_layers(base, 3)
+
+
+def test_heads_trained_on_the_first_layers_of_a_saved_model_read_its_encoder(corpus_dir, tiny_base, tmp_path):
+    """The fast model's recipe on the fixture: fresh heads on the first layer of a saved model's encoder, trained
+    on its pooled vectors, saved without a copy of that encoder and loaded back to the same predictions."""
+    cpu = torch.device("cpu")
+    source, output = tmp_path / "models" / "full", tmp_path / "models" / "fast"
+    ReviewModel.from_base(tiny_base, ModelConfig(window=34)).save(source, dtype=torch.float32)
+    model = new_model_on_first_layers(source, 1, output, "fast", "1")
+    corpus = TokenizedCorpus.from_rows(load_rows(["kinopoisk"], corpus_dir), model)
+    pooled = pool_ids(model, corpus.token_lists(), cpu)
+    history = fit_heads(model, pooled, corpus.sentiment, corpus.score, HeadsConfig(epochs=100, batch_size=8),
+                        log=lambda _: None)
+    assert history[-1]["loss"] < history[0]["loss"] / 2
+    sentiment, distribution = infer_ids(model, corpus.token_lists(), cpu)
+    labelled = corpus.sentiment != NO_SENTIMENT
+    assert (sentiment.argmax(1)[labelled] == corpus.sentiment[labelled]).mean() >= 0.9
+
+    model.save(output)
+    assert sorted(p.name for p in output.iterdir()) == ["score_head.safetensors", "sentiment_head.safetensors",
+                                                         "sentiscore.json"]
+    loaded = ReviewModel.load(output)
+    assert len(loaded.encoder.encoder.layer) == 1 and loaded.config.body == "../full/encoder"
+    first = ReviewModel.load(source).encoder.encoder.layer[0].state_dict()
+    for name, weight in loaded.encoder.encoder.layer[0].state_dict().items():
+        assert torch.equal(weight, first[name])
+    for before, after in zip((sentiment, distribution), infer_ids(loaded, corpus.token_lists(), cpu)):
+        np.testing.assert_allclose(after, before, atol=1e-6)
+    with pytest.raises(ValueError, match="would not find the encoder"):
+        model.save(tmp_path / "elsewhere" / "fast")

@@ -67,13 +67,14 @@ def default_batch_tokens(device: torch.device) -> int:
 
 
 @torch.inference_mode()
-def infer_ids(model: ReviewModel, token_ids: Sequence[Sequence[int]], device: torch.device,
-              batch_tokens: int | None = None, progress=None, precision: str = "auto") -> tuple[np.ndarray, np.ndarray]:
-    """Sentiment probabilities [n, 3] and score distributions [n, 10] for tokenised reviews, read whole.
+def pool_ids(model: ReviewModel, token_ids: Sequence[Sequence[int]], device: torch.device,
+             batch_tokens: int | None = None, progress=None, precision: str = "auto") -> torch.Tensor:
+    """The pooled vector [n, hidden] of each tokenised review, read whole: its token states averaged over all
+    its windows, the input of the heads.
 
     Windows, not reviews, are batched: sorted by length, so that most batches hold windows of one length (every
     full window of a long review has the same) and run without padding or an attention mask, the encoder's
-    fastest path. Each review's token-state sums are gathered over its windows before the heads."""
+    fastest path. Each review's token-state sums are gathered over its windows."""
     model.eval()
     size = model.content_size
     batch_tokens = batch_tokens or default_batch_tokens(device)
@@ -97,8 +98,17 @@ def infer_ids(model: ReviewModel, token_ids: Sequence[Sequence[int]], device: to
         counts.index_add_(0, target, window_counts.float())
         if progress is not None:
             progress.update(len(batch))
+    return sums / counts.clamp(min=1.0)
+
+
+@torch.inference_mode()
+def infer_ids(model: ReviewModel, token_ids: Sequence[Sequence[int]], device: torch.device,
+              batch_tokens: int | None = None, progress=None, precision: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """Sentiment probabilities [n, 3] and score distributions [n, 10] for tokenised reviews, read whole
+    (``pool_ids``)."""
+    pooled = pool_ids(model, token_ids, device, batch_tokens, progress, precision)
     with autocast(device, precision):
-        sentiment_logits, score_logits = model.heads(sums / counts.clamp(min=1.0))
+        sentiment_logits, score_logits = model.heads(pooled)
     return (sentiment_logits.float().softmax(-1).cpu().numpy(), score_logits.float().softmax(-1).cpu().numpy())
 
 

@@ -8,6 +8,7 @@ and loads on its own: the encoder as a transformers folder, each head as a safet
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,11 @@ class ModelConfig:
     ``interval`` is the share of self-reported scores the score interval should hold; ``interval_mass`` the
     central probability mass of the predicted distribution taken to build it. An interval of whole bins holds
     more than its mass, so the mass is fitted on held-out reviews (scripts/calibrate.py); unset, it is
-    ``interval``."""
+    ``interval``.
+
+    ``body``: the encoder folder of another saved model, relative to this one's folder, for a model that is only
+    heads on that encoder (unset: its own ``encoder/``); ``layers``: read only the encoder's first layers (see
+    ``keep_first_layers``), a faster model that shares its body's weights."""
 
     name: str = "sentiscore"
     version: str = "0"
@@ -40,6 +45,8 @@ class ModelConfig:
     max_windows: int | None = None
     interval: float = 0.8
     interval_mass: float | None = None
+    body: str | None = None
+    layers: int | None = None
     training: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -212,12 +219,18 @@ class ReviewModel(nn.Module):
         return (torch.from_numpy(input_ids).to(device), attention, torch.from_numpy(window_doc).to(device), len(docs))
 
     def save(self, path: str | Path, dtype: torch.dtype = torch.float16) -> None:
+        """The heads and config in ``path``, and the encoder and tokenizer in ``path/encoder`` unless the model
+        reads another model's (``config.body``), which must then be found from ``path`` as from its first home."""
         path = Path(path)
+        if self.config.body is not None and not body_folder(path, self.config).is_dir():
+            raise ValueError(f"{path} would not find the encoder it reads, {self.config.body}: save the model "
+                             f"beside the model it shares the encoder with")
         path.mkdir(parents=True, exist_ok=True)
-        encoder = self.encoder.to(dtype)
-        encoder.save_pretrained(path / ENCODER_DIR)
-        self.encoder.float()
-        self.tokenizer.save_pretrained(path / ENCODER_DIR)
+        if self.config.body is None:
+            encoder = self.encoder.to(dtype)
+            encoder.save_pretrained(path / ENCODER_DIR)
+            self.encoder.float()
+            self.tokenizer.save_pretrained(path / ENCODER_DIR)
         self.sentiment_head.save(path / "sentiment_head.safetensors")
         self.score_head.save(path / "score_head.safetensors")
         self.config.save(path / CONFIG_FILE)
@@ -227,9 +240,19 @@ class ReviewModel(nn.Module):
         from transformers import AutoTokenizer
 
         path = Path(path)
-        encoder = load_encoder(path / ENCODER_DIR, dtype)
-        return cls(encoder, AutoTokenizer.from_pretrained(path / ENCODER_DIR), ModelConfig.load(path / CONFIG_FILE),
+        config = ModelConfig.load(path / CONFIG_FILE)
+        body = body_folder(path, config)
+        encoder = load_encoder(body, dtype)
+        if config.layers is not None:
+            keep_first_layers(encoder, config.layers)
+        return cls(encoder, AutoTokenizer.from_pretrained(body), config,
                    Head.load(path / "sentiment_head.safetensors"), Head.load(path / "score_head.safetensors"))
+
+
+def body_folder(path: Path, config: ModelConfig) -> Path:
+    """The encoder folder of the model saved (or to be saved) at ``path``; ``..`` is resolved in the path's
+    text, as the folder may not exist yet."""
+    return Path(os.path.normpath(path / (config.body or ENCODER_DIR)))
 
 
 def keep_first_layers(encoder: nn.Module, layers: int) -> nn.Module:

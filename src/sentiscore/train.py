@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import time
 from collections.abc import Callable
@@ -17,7 +18,18 @@ from torch.nn import functional as F
 from .batching import length_batches
 from .inference import autocast, infer_ids, pick_device
 from .labels import SENTIMENTS
-from .model import SCORE_BINS, ModelConfig, ReviewModel, expected_score, keep_first_layers, median_score, window_ids
+from .model import (
+    CONFIG_FILE,
+    ENCODER_DIR,
+    SCORE_BINS,
+    ModelConfig,
+    ReviewModel,
+    expected_score,
+    keep_first_layers,
+    load_encoder,
+    median_score,
+    window_ids,
+)
 
 NO_SENTIMENT = -1
 
@@ -207,9 +219,81 @@ def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, devi
     return history
 
 
+@dataclass
+class HeadsConfig:
+    """The recipe for training the heads alone on a frozen encoder; saved next to them."""
+
+    epochs: int = 10
+    learning_rate: float = 3e-3
+    l2: float = 1e-3
+    """Weight of the squared weights in the loss: a linear probe on a few hundred features needs it."""
+    batch_size: int = 256
+    score_l1_weight: float = 0.5
+    seed: int = 13
+
+
+def fit_heads(model: ReviewModel, pooled: torch.Tensor, sentiment: np.ndarray, score: np.ndarray,
+              config: HeadsConfig, log: Callable[[str], None] = print) -> list[dict]:
+    """Train the heads alone, with ``fit``'s loss, on the pooled vectors of a frozen encoder
+    (``inference.pool_ids``): each review is read once, so a CPU can do it.
+
+    The heads learn on standardised vectors, which one learning rate suits whatever the encoder layer's scale,
+    and the standardisation is then folded into their linear layers, so they take the pooled vectors as they
+    are."""
+    set_seed(config.seed)
+    mean, std = pooled.mean(0), pooled.std(0).clamp(min=1e-6)
+    inputs = (pooled - mean) / std
+    heads = [model.sentiment_head, model.score_head]
+    parameters = [p for head in heads for p in head.parameters()]
+    optimizer = torch.optim.Adam(parameters, lr=config.learning_rate)
+    steps_per_epoch = math.ceil(len(inputs) / config.batch_size)
+    total_steps = config.epochs * steps_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / total_steps)
+    sentiment_labels = torch.from_numpy(sentiment.astype(np.int64))
+    scores = torch.from_numpy(score.astype(np.float32))
+    generator = torch.Generator().manual_seed(config.seed)
+    history = []
+    for epoch in range(1, config.epochs + 1):
+        for head in heads:
+            head.train()
+        total = 0.0
+        for batch in torch.randperm(len(inputs), generator=generator).split(config.batch_size):
+            loss, _ = multitask_loss(*model.heads(inputs[batch]), sentiment_labels[batch], scores[batch],
+                                     config.score_l1_weight)
+            loss = loss + config.l2 * sum(head.linear.weight.pow(2).sum() for head in heads)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += float(loss.detach()) * len(batch)
+        history.append({"epoch": epoch, "loss": round(total / len(inputs), 4)})
+        log(json.dumps(history[-1]))
+    with torch.no_grad():
+        for head in heads:
+            head.eval()
+            linear = head.linear
+            linear.bias -= linear.weight @ (mean / std)
+            linear.weight /= std
+    return history
+
+
 def new_model(base: str | Path, name: str, version: str, window: int, layers: int | None = None) -> ReviewModel:
     """Fresh heads on a pretrained encoder; ``layers``: only its first ones (see ``keep_first_layers``)."""
     model = ReviewModel.from_base(base, ModelConfig(name=name, version=version, window=window))
     if layers is not None:
         keep_first_layers(model.encoder, layers)
     return model
+
+
+def new_model_on_first_layers(model: str | Path, layers: int, output: str | Path, name: str,
+                              version: str) -> ReviewModel:
+    """Fresh heads on the first ``layers`` layers of a saved model's encoder (``fit_heads`` trains them). Saved in
+    ``output``, the new model reads that encoder from the saved model's folder (``ModelConfig.body``) instead of
+    keeping a copy of it."""
+    from transformers import AutoTokenizer
+
+    source = Path(model)
+    body = source / ENCODER_DIR
+    config = ModelConfig(name=name, version=version, window=ModelConfig.load(source / CONFIG_FILE).window,
+                         body=os.path.relpath(body, Path(output)), layers=layers)
+    return ReviewModel(keep_first_layers(load_encoder(body), layers), AutoTokenizer.from_pretrained(body), config)
