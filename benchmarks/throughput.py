@@ -10,7 +10,9 @@ sentiscore: `sentiscore score` on a CSV of the same reviews (reads whole reviews
             each chunk's output (the default on a CPU).
 
 Run: python benchmarks/throughput.py [--reviews 200] [--device cpu|cuda] [--model sentiscore-e5-ru] [--texts FILE]
-                                    [--plain-reviews 1000] [--profile] [--compare-model-thread]
+                                    [--plain-reviews 1000] [--plain-model NAME] [--profile] [--compare-model-thread]
+``--plain-model`` runs the plain loop over another model than sentiscore's (the default: the same), to set a faster
+model against the plain loop over the default one.
 ``--profile`` prints where sentiscore's main thread spends its time (cProfile), the thread a GPU waits on.
 The plain loop reads at most ``--plain-reviews`` of them (one at a time it needs minutes for what sentiscore
 does in seconds on a GPU); both rates are reviews per second.
@@ -106,6 +108,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     parser.add_argument("--texts", type=Path, help="a CSV or Parquet file with a text column to read instead")
     parser.add_argument("--plain-reviews", type=int, default=1000)
+    parser.add_argument("--plain-model", help="the model of the plain loop, if not --model")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--compare-model-thread", action="store_true")
     parser.add_argument("--only", choices=list(WAYS), help=argparse.SUPPRESS)
@@ -121,15 +124,16 @@ def main() -> None:
     ways = ["plain", *([OWN_THREAD, MAIN_THREAD] if args.compare_model_thread else ["sentiscore"])]
     for way in ways:
         count = min(args.reviews, args.plain_reviews) if way == "plain" else args.reviews
+        model = (args.plain_model or args.model) if way == "plain" else args.model
         done = subprocess.run([sys.executable, __file__, "--only", way, "--reviews", str(count), "--device",
-                               args.device, "--model", args.model, "--data-dir", str(args.data_dir),
+                               args.device, "--model", model, "--data-dir", str(args.data_dir),
                                *(["--texts", str(args.texts)] if args.texts else []),
                                *(["--profile"] if args.profile else [])],
                               capture_output=True, text=True, check=True)
         *printed, last = done.stdout.strip().splitlines()
         print("\n".join(printed))
         results[way] = json.loads(last)
-    print(f"{args.model} on {args.device}")
+    print(f"{args.model} on {args.device}, the plain loop over {args.plain_model or args.model}")
     rates = {way: r["reviews"] / r["seconds"] for way, r in results.items()}
     for way, r in results.items():
         print(f"  {way:<37} {rates[way]:8.2f} reviews/s over {r['reviews']:,} reviews   "

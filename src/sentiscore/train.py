@@ -289,11 +289,12 @@ def new_model_on_first_layers(model: str | Path, layers: int, output: str | Path
                               version: str) -> ReviewModel:
     """Fresh heads on the first ``layers`` layers of a saved model's encoder (``fit_heads`` trains them). Saved in
     ``output``, the new model reads that encoder from the saved model's folder (``ModelConfig.body``) instead of
-    keeping a copy of it."""
+    keeping a copy of it. The path between the two is taken between their real locations, so that it holds
+    wherever the folder holding both is copied (a wheel copies ``models/``, which a checkout links to)."""
     from transformers import AutoTokenizer
 
     source = Path(model)
     body = source / ENCODER_DIR
     config = ModelConfig(name=name, version=version, window=ModelConfig.load(source / CONFIG_FILE).window,
-                         body=os.path.relpath(body, Path(output)), layers=layers)
+                         body=os.path.relpath(body.resolve(), Path(output).resolve()), layers=layers)
     return ReviewModel(keep_first_layers(load_encoder(body), layers), AutoTokenizer.from_pretrained(body), config)

@@ -1,0 +1,123 @@
+"""Build sentiscore-e5-fast on a CPU: new heads on the first layers of the shipped encoder, which the new model
+reads from that model's folder, so it adds no weights but its heads.
+
+The heads learn on the encoder's pooled vectors at that depth, over the reviews the encoder was trained on (its
+recipe's corpora, held-out groups excluded). The weight of their L2 penalty is chosen by the training loss on the
+held-out reviews of every corpus except Kinopoisk's, whose held-out part is the dev split, kept for the model card;
+the score interval's mass is fitted on the same reviews (as scripts/calibrate.py does for the default model).
+The pooled vectors are cached in --cache, so a second run only trains heads.
+
+Run: python scripts/fast_model.py [--layers 4] [--data-dir ../shared/data] [--output models/sentiscore-e5-fast]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from pathlib import Path
+
+import numpy as np
+import torch
+from calibrate import UNSEEN_BY_BOTH, fit_interval_mass
+from tqdm.auto import tqdm
+
+from sentiscore.data import load_rows
+from sentiscore.evaluate import score_metrics, sentiment_metrics
+from sentiscore.inference import pool_ids
+from sentiscore.model import CONFIG_FILE, ModelConfig, median_score
+from sentiscore.predict import resolve_model_path
+from sentiscore.train import (
+    NO_SENTIMENT,
+    HeadsConfig,
+    TokenizedCorpus,
+    fit_heads,
+    multitask_loss,
+    new_model_on_first_layers,
+)
+
+L2_WEIGHTS = (1e-4, 1e-3, 1e-2)
+
+
+def pooled_vectors(model, corpus: TokenizedCorpus, cache: Path) -> torch.Tensor:
+    if cache.exists():
+        return torch.load(cache)
+    with tqdm(desc=f"pooling {cache.stem}", unit="window") as bar:
+        pooled = pool_ids(model, corpus.token_lists(), torch.device("cpu"), progress=bar)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(pooled, cache)
+    return pooled
+
+
+def held_out_loss(model, pooled: torch.Tensor, corpus: TokenizedCorpus, config: HeadsConfig) -> float:
+    with torch.no_grad():
+        loss, _ = multitask_loss(*model.heads(pooled), torch.from_numpy(corpus.sentiment.astype(np.int64)),
+                                 torch.from_numpy(corpus.score), config.score_l1_weight)
+    return float(loss)
+
+
+def report(model, pooled: torch.Tensor, corpus: TokenizedCorpus) -> tuple[dict, np.ndarray]:
+    with torch.no_grad():
+        sentiment_logits, score_logits = model.heads(pooled)
+    distributions = score_logits.softmax(-1).numpy()
+    labelled = corpus.sentiment != NO_SENTIMENT
+    metrics = {**sentiment_metrics(corpus.sentiment[labelled], sentiment_logits.softmax(-1).numpy()[labelled]),
+               **score_metrics(corpus.score, median_score(distributions))}
+    return metrics, distributions
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--source", default="sentiscore-e5-ru", help="the saved model whose encoder it reads")
+    parser.add_argument("--output", type=Path, default=Path("models/sentiscore-e5-fast"))
+    parser.add_argument("--name", default="sentiscore-e5-fast")
+    parser.add_argument("--version", default="1.0")
+    parser.add_argument("--data-dir", default="../shared/data")
+    parser.add_argument("--cache", type=Path, default=Path("artifacts/cache"))
+    parser.add_argument("--limit", type=int, help="at most this many reviews of each part (a smoke run)")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+
+    source = resolve_model_path(args.source)
+    model = new_model_on_first_layers(source, args.layers, args.output, args.name, args.version)
+    source_config = ModelConfig.load(source / CONFIG_FILE)
+    trained_on = source_config.training["corpora"]
+    parts = {"train": (trained_on, "train"), "held_out": (UNSEEN_BY_BOTH, "held_out")}
+    corpora, pooled = {}, {}
+    for part, (names, which) in parts.items():
+        corpora[part] = TokenizedCorpus.from_rows(load_rows(names, args.data_dir, part=which)[: args.limit], model)
+        key = f"pooled-{source.name}-{source_config.version}-{args.layers}-layers-{part}-{len(corpora[part])}.pt"
+        pooled[part] = pooled_vectors(model, corpora[part], args.cache / key)
+        print(f"{part}: {len(corpora[part]):,} reviews, {len(corpora[part].ids):,} tokens")
+
+    fresh_heads = copy.deepcopy((model.sentiment_head, model.score_head))
+    trained = {}
+    for l2 in L2_WEIGHTS:
+        model.sentiment_head, model.score_head = copy.deepcopy(fresh_heads)
+        config = HeadsConfig(l2=l2)
+        history = fit_heads(model, pooled["train"], corpora["train"].sentiment, corpora["train"].score, config,
+                            log=lambda _: None)
+        loss = held_out_loss(model, pooled["held_out"], corpora["held_out"], config)
+        metrics, _ = report(model, pooled["held_out"], corpora["held_out"])
+        trained[l2] = (loss, config, (model.sentiment_head, model.score_head), history)
+        print(f"l2 {l2:g}: held-out loss {loss:.4f}, pos/neg {metrics['posneg_accuracy']:.3f}, "
+              f"MAE {metrics['mae']:.3f}, within ±1 {metrics['within_1']:.3f}")
+    l2 = min(trained, key=lambda weight: trained[weight][0])
+    _, config, (model.sentiment_head, model.score_head), history = trained[l2]
+    print(f"kept l2 {l2:g}, the lowest held-out loss")
+
+    _, distributions = report(model, pooled["held_out"], corpora["held_out"])
+    scored = ~np.isnan(corpora["held_out"].score)
+    print(f"score interval, {scored.sum():,} held-out reviews with a self-reported score:")
+    model.config.interval_mass = fit_interval_mass(corpora["held_out"].score[scored], distributions[scored],
+                                                   model.config.interval)
+    model.config.training = {"encoder_of": f"{source_config.name} {source_config.version}", "layers": args.layers,
+                             "corpora": trained_on,
+                             "reviews": len(corpora["train"]), **vars(config), "history": history,
+                             "held_out_loss_by_l2": {str(weight): round(trained[weight][0], 4) for weight in trained}}
+    model.save(args.output)
+    print(f"saved {args.output}")
+
+
+if __name__ == "__main__":
+    main()
