@@ -100,7 +100,7 @@ def test_heads_trained_on_the_first_layers_of_a_saved_model_read_its_encoder(cor
     assert sorted(p.name for p in output.iterdir()) == ["score_head.safetensors", "sentiment_head.safetensors",
                                                          "sentiscore.json"]
     loaded = ReviewModel.load(output)
-    assert len(loaded.encoder.encoder.layer) == 1 and loaded.config.body == "../full/encoder"
+    assert len(loaded.encoder.encoder.layer) == 1 and loaded.config.body == "../full"
     first = ReviewModel.load(source).encoder.encoder.layer[0].state_dict()
     for name, weight in loaded.encoder.encoder.layer[0].state_dict().items():
         assert torch.equal(weight, first[name])
@@ -108,3 +108,8 @@ def test_heads_trained_on_the_first_layers_of_a_saved_model_read_its_encoder(cor
         np.testing.assert_allclose(after, before, atol=1e-6)
     with pytest.raises(ValueError, match="would not find the encoder"):
         model.save(tmp_path / "elsewhere" / "fast")
+    retrained = ModelConfig.load(source / "sentiscore.json")
+    retrained.version = "2"
+    retrained.save(source / "sentiscore.json")
+    with pytest.raises(ValueError, match="trained on the encoder of sentiscore 0, and ../full is sentiscore 2"):
+        ReviewModel.load(output)

@@ -35,9 +35,11 @@ class ModelConfig:
     more than its mass, so the mass is fitted on held-out reviews (scripts/calibrate.py); unset, it is
     ``interval``.
 
-    ``body``: the encoder folder of another saved model, relative to this one's folder, for a model that is only
-    heads on that encoder (unset: its own ``encoder/``); ``layers``: read only the encoder's first layers (see
-    ``keep_first_layers``), a faster model that shares its body's weights."""
+    ``body``: the folder of another saved model, relative to this one's, for a model that is only heads on that
+    model's encoder (unset: it has its own, in ``encoder/``), and ``body_version`` the version of that model the
+    heads were trained on, as retraining it would leave them reading an encoder they do not know; ``layers``:
+    read only the encoder's first layers (see ``keep_first_layers``), a faster model that shares its body's
+    weights."""
 
     name: str = "sentiscore"
     version: str = "0"
@@ -46,6 +48,7 @@ class ModelConfig:
     interval: float = 0.8
     interval_mass: float | None = None
     body: str | None = None
+    body_version: str | None = None
     layers: int | None = None
     training: dict = field(default_factory=dict)
 
@@ -222,8 +225,8 @@ class ReviewModel(nn.Module):
         """The heads and config in ``path``, and the encoder and tokenizer in ``path/encoder`` unless the model
         reads another model's (``config.body``), which must then be found from ``path`` as from its first home."""
         path = Path(path)
-        if self.config.body is not None and not body_folder(path, self.config).is_dir():
-            raise ValueError(f"{path} would not find the encoder it reads, {self.config.body}: save the model "
+        if self.config.body is not None and not encoder_folder(path, self.config).is_dir():
+            raise ValueError(f"{path} would not find the encoder it reads, in {self.config.body}: save the model "
                              f"beside the model it shares the encoder with")
         path.mkdir(parents=True, exist_ok=True)
         if self.config.body is None:
@@ -241,18 +244,23 @@ class ReviewModel(nn.Module):
 
         path = Path(path)
         config = ModelConfig.load(path / CONFIG_FILE)
-        body = body_folder(path, config)
-        encoder = load_encoder(body, dtype)
+        if config.body is not None:
+            body = ModelConfig.load(path / config.body / CONFIG_FILE)
+            if body.version != config.body_version:
+                raise ValueError(f"{path}'s heads were trained on the encoder of {body.name} {config.body_version}, "
+                                 f"and {config.body} is {body.name} {body.version}: train them again on it "
+                                 f"(scripts/fast_model.py)")
+        encoder = load_encoder(encoder_folder(path, config), dtype)
         if config.layers is not None:
             keep_first_layers(encoder, config.layers)
-        return cls(encoder, AutoTokenizer.from_pretrained(body), config,
+        return cls(encoder, AutoTokenizer.from_pretrained(encoder_folder(path, config)), config,
                    Head.load(path / "sentiment_head.safetensors"), Head.load(path / "score_head.safetensors"))
 
 
-def body_folder(path: Path, config: ModelConfig) -> Path:
+def encoder_folder(path: Path, config: ModelConfig) -> Path:
     """The encoder folder of the model saved (or to be saved) at ``path``; ``..`` is resolved in the path's
     text, as the folder may not exist yet."""
-    return Path(os.path.normpath(path / (config.body or ENCODER_DIR)))
+    return Path(os.path.normpath(path / (config.body or ".") / ENCODER_DIR))
 
 
 def keep_first_layers(encoder: nn.Module, layers: int) -> nn.Module:

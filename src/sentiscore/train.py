@@ -294,7 +294,8 @@ def new_model_on_first_layers(model: str | Path, layers: int, output: str | Path
     from transformers import AutoTokenizer
 
     source = Path(model)
-    body = source / ENCODER_DIR
-    config = ModelConfig(name=name, version=version, window=ModelConfig.load(source / CONFIG_FILE).window,
-                         body=os.path.relpath(body.resolve(), Path(output).resolve()), layers=layers)
-    return ReviewModel(keep_first_layers(load_encoder(body), layers), AutoTokenizer.from_pretrained(body), config)
+    body = ModelConfig.load(source / CONFIG_FILE)
+    config = ModelConfig(name=name, version=version, window=body.window, layers=layers,
+                         body=os.path.relpath(source.resolve(), Path(output).resolve()), body_version=body.version)
+    encoder = source / ENCODER_DIR
+    return ReviewModel(keep_first_layers(load_encoder(encoder), layers), AutoTokenizer.from_pretrained(encoder), config)
