@@ -250,9 +250,7 @@ class ReviewModel(nn.Module):
                 raise ValueError(f"{path}'s heads were trained on the encoder of {body.name} {config.body_version}, "
                                  f"and {config.body} is {body.name} {body.version}: train them again on it "
                                  f"(scripts/fast_model.py)")
-        encoder = load_encoder(encoder_folder(path, config), dtype)
-        if config.layers is not None:
-            keep_first_layers(encoder, config.layers)
+        encoder = load_encoder(encoder_folder(path, config), dtype, config.layers)
         return cls(encoder, AutoTokenizer.from_pretrained(encoder_folder(path, config)), config,
                    Head.load(path / "sentiment_head.safetensors"), Head.load(path / "score_head.safetensors"))
 
@@ -278,11 +276,21 @@ def keep_first_layers(encoder: nn.Module, layers: int) -> nn.Module:
     return encoder
 
 
-def load_encoder(base: str | Path, dtype: torch.dtype = torch.float32) -> nn.Module:
-    """A pretrained encoder without the pooler BERT checkpoints carry (the model pools the token states itself)."""
+def load_encoder(base: str | Path, dtype: torch.dtype = torch.float32, layers: int | None = None) -> nn.Module:
+    """A pretrained encoder without the pooler BERT checkpoints carry (the model pools the token states itself);
+    ``layers``: only its first ones (``keep_first_layers``), whose weights alone are read."""
     from transformers import AutoConfig, AutoModel
     from transformers.utils import logging
 
     logging.disable_progress_bar()
-    options = {"add_pooling_layer": False} if AutoConfig.from_pretrained(str(base)).model_type == "bert" else {}
-    return AutoModel.from_pretrained(str(base), dtype=dtype, **options)
+    config = AutoConfig.from_pretrained(str(base))
+    options = {"add_pooling_layer": False} if config.model_type == "bert" else {}
+    if layers is not None and layers <= getattr(config, "num_hidden_layers", 0):
+        options["num_hidden_layers"] = layers
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity_error()  # else the skipped layers' weights are listed as unexpected
+    try:
+        encoder = AutoModel.from_pretrained(str(base), dtype=dtype, **options)
+    finally:
+        logging.set_verbosity(verbosity)
+    return encoder if layers is None else keep_first_layers(encoder, layers)

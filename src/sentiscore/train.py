@@ -298,4 +298,4 @@ def new_model_on_first_layers(model: str | Path, layers: int, output: str | Path
     config = ModelConfig(name=name, version=version, window=body.window, layers=layers,
                          body=os.path.relpath(source.resolve(), Path(output).resolve()), body_version=body.version)
     encoder = source / ENCODER_DIR
-    return ReviewModel(keep_first_layers(load_encoder(encoder), layers), AutoTokenizer.from_pretrained(encoder), config)
+    return ReviewModel(load_encoder(encoder, layers=layers), AutoTokenizer.from_pretrained(encoder), config)
