@@ -19,6 +19,7 @@
 #     PYTHONPATH=src python3 scripts/gpu_run.py --carry .carry --out "$OUT" --epochs 3 --shallow 4   (timeout_s 200)
 #   git switch main && git branch -D gpu-run
 #   PYTHONPATH=src:scripts .venv/bin/python scripts/assemble_model.py RUN_FILES models/sentiscore-e5-ru
+#   then the fast model's heads, trained on the encoder replaced: .venv/bin/python scripts/fast_model.py (~30 min)
 set -uo pipefail
 export PYTHONPATH=src PYTHONUNBUFFERED=1
 PYTHON=${PYTHON:-python3}

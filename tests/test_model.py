@@ -114,10 +114,12 @@ def test_interval_is_built_from_the_fitted_mass(tiny_model, tmp_path):
     assert ModelConfig.load(tmp_path / "older.json").interval_mass == 0.9
 
 
-def test_head_save_load(tmp_path):
-    head = Head(8, 3)
+@pytest.mark.parametrize("inner", [None, 16])
+def test_head_save_load(tmp_path, inner):
+    head = Head(8, 3, inner=inner)
     head.save(tmp_path / "h.safetensors")
     loaded = Head.load(tmp_path / "h.safetensors").eval()
+    assert (loaded.inner is None) == (inner is None) and loaded.first_linear.in_features == 8
     x = torch.randn(2, 8)
     assert torch.equal(head.eval()(x), loaded(x))
 

@@ -80,7 +80,8 @@ def test_a_model_trained_on_the_first_layers_of_its_base_loads_with_only_those(c
         keep_first_layers(base, 3)
 
 
-def test_heads_trained_on_the_first_layers_of_a_saved_model_read_its_encoder(corpus_dir, tiny_base, tmp_path):
+@pytest.mark.parametrize("inner", [None, 16])
+def test_heads_trained_on_the_first_layers_of_a_saved_model_read_its_encoder(corpus_dir, tiny_base, tmp_path, inner):
     """The fast model's recipe on the fixture: fresh heads on the first layer of a saved model's encoder, trained
     on its pooled vectors, saved without a copy of that encoder and loaded back to the same predictions."""
     cpu = torch.device("cpu")
@@ -89,8 +90,8 @@ def test_heads_trained_on_the_first_layers_of_a_saved_model_read_its_encoder(cor
     model = new_model_on_first_layers(source, 1, output, "fast", "1")
     corpus = TokenizedCorpus.from_rows(load_rows(["kinopoisk"], corpus_dir), model)
     pooled = pool_ids(model, corpus.token_lists(), cpu)
-    history = fit_heads(model, pooled, corpus.sentiment, corpus.score, HeadsConfig(epochs=100, batch_size=8),
-                        log=lambda _: None)
+    history = fit_heads(model, pooled, corpus.sentiment, corpus.score,
+                        HeadsConfig(epochs=100, batch_size=8, inner=inner), log=lambda _: None)
     assert history[-1]["loss"] < history[0]["loss"] / 2
     sentiment, distribution = infer_ids(model, corpus.token_lists(), cpu)
     labelled = corpus.sentiment != NO_SENTIMENT

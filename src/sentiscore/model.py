@@ -65,15 +65,23 @@ class ModelConfig:
 
 
 class Head(nn.Module):
-    """A dropout and a linear layer over the pooled review vector; saved as ``<name>.safetensors``."""
+    """Over the pooled review vector: a dropout and a linear layer or, with ``inner`` units, a hidden layer
+    (linear, GELU, dropout) before it; saved as ``<name>.safetensors``, which says which."""
 
-    def __init__(self, hidden: int, outputs: int, dropout: float = 0.1) -> None:
+    def __init__(self, hidden: int, outputs: int, dropout: float = 0.1, inner: int | None = None) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout)
-        self.linear = nn.Linear(hidden, outputs)
+        self.inner = nn.Sequential(nn.Linear(hidden, inner), nn.GELU(), nn.Dropout(dropout)) if inner else None
+        self.linear = nn.Linear(inner or hidden, outputs)
+
+    @property
+    def first_linear(self) -> nn.Linear:
+        """The layer that reads the pooled vector."""
+        return self.linear if self.inner is None else self.inner[0]
 
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.dropout(pooled))
+        pooled = self.dropout(pooled)
+        return self.linear(pooled if self.inner is None else self.inner(pooled))
 
     def save(self, path: Path) -> None:
         from safetensors.torch import save_file
@@ -85,8 +93,9 @@ class Head(nn.Module):
         from safetensors.torch import load_file
 
         state = load_file(str(path))
-        outputs, hidden = state["linear.weight"].shape
-        head = cls(hidden, outputs)
+        inner = state["inner.0.weight"].shape[0] if "inner.0.weight" in state else None
+        hidden = (state["inner.0.weight"] if inner else state["linear.weight"]).shape[1]
+        head = cls(hidden, state["linear.weight"].shape[0], inner=inner)
         head.load_state_dict(state)
         return head
 

@@ -22,6 +22,7 @@ from .model import (
     CONFIG_FILE,
     ENCODER_DIR,
     SCORE_BINS,
+    Head,
     ModelConfig,
     ReviewModel,
     expected_score,
@@ -227,6 +228,8 @@ class HeadsConfig:
     learning_rate: float = 3e-3
     l2: float = 1e-3
     """Weight of the squared weights in the loss: a linear probe on a few hundred features needs it."""
+    inner: int | None = None
+    """Units of the heads' hidden layer (``Head``); None: linear heads."""
     batch_size: int = 256
     score_l1_weight: float = 0.5
     seed: int = 13
@@ -234,17 +237,21 @@ class HeadsConfig:
 
 def fit_heads(model: ReviewModel, pooled: torch.Tensor, sentiment: np.ndarray, score: np.ndarray,
               config: HeadsConfig, log: Callable[[str], None] = print) -> list[dict]:
-    """Train the heads alone, with ``fit``'s loss, on the pooled vectors of a frozen encoder
-    (``inference.pool_ids``): each review is read once, so a CPU can do it.
+    """Fresh heads (``config.inner``) trained alone, with ``fit``'s loss, on the pooled vectors of a frozen
+    encoder (``inference.pool_ids``): each review is read once, so a CPU can do it.
 
     The heads learn on standardised vectors, which one learning rate suits whatever the encoder layer's scale,
-    and the standardisation is then folded into their linear layers, so they take the pooled vectors as they
-    are."""
+    and the standardisation is then folded into the layer that reads them, so they take the pooled vectors as
+    they are."""
     set_seed(config.seed)
     mean, std = pooled.mean(0), pooled.std(0).clamp(min=1e-6)
     inputs = (pooled - mean) / std
+    hidden = pooled.shape[1]
+    model.sentiment_head = Head(hidden, len(SENTIMENTS), inner=config.inner)
+    model.score_head = Head(hidden, SCORE_BINS, inner=config.inner)
     heads = [model.sentiment_head, model.score_head]
     parameters = [p for head in heads for p in head.parameters()]
+    weights = [m.weight for head in heads for m in head.modules() if isinstance(m, torch.nn.Linear)]
     optimizer = torch.optim.Adam(parameters, lr=config.learning_rate)
     steps_per_epoch = math.ceil(len(inputs) / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
@@ -260,7 +267,7 @@ def fit_heads(model: ReviewModel, pooled: torch.Tensor, sentiment: np.ndarray, s
         for batch in torch.randperm(len(inputs), generator=generator).split(config.batch_size):
             loss, _ = multitask_loss(*model.heads(inputs[batch]), sentiment_labels[batch], scores[batch],
                                      config.score_l1_weight)
-            loss = loss + config.l2 * sum(head.linear.weight.pow(2).sum() for head in heads)
+            loss = loss + config.l2 * sum(weight.pow(2).sum() for weight in weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -271,7 +278,7 @@ def fit_heads(model: ReviewModel, pooled: torch.Tensor, sentiment: np.ndarray, s
     with torch.no_grad():
         for head in heads:
             head.eval()
-            linear = head.linear
+            linear = head.first_linear
             linear.bias -= linear.weight @ (mean / std)
             linear.weight /= std
     return history
