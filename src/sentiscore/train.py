@@ -227,7 +227,7 @@ class HeadsConfig:
     epochs: int = 10
     learning_rate: float = 3e-3
     l2: float = 1e-3
-    """Weight of the squared weights in the loss: a linear probe on a few hundred features needs it."""
+    """Weight of the heads' squared weights in the loss (``scripts/fast_model.py`` chooses it on held-out reviews)."""
     inner: int | None = None
     """Units of the heads' hidden layer (``Head``); None: linear heads."""
     batch_size: int = 256
