@@ -51,21 +51,17 @@ def pooled_vectors(model, corpus: TokenizedCorpus, cache: Path) -> torch.Tensor:
     return pooled
 
 
-def held_out_loss(model, pooled: torch.Tensor, corpus: TokenizedCorpus, config: HeadsConfig) -> float:
-    with torch.no_grad():
-        loss, _ = multitask_loss(*model.heads(pooled), torch.from_numpy(corpus.sentiment.astype(np.int64)),
-                                 torch.from_numpy(corpus.score), config.score_l1_weight)
-    return float(loss)
-
-
-def report(model, pooled: torch.Tensor, corpus: TokenizedCorpus) -> tuple[dict, np.ndarray]:
+def judged(model, pooled: torch.Tensor, corpus: TokenizedCorpus, config: HeadsConfig) -> tuple[float, dict, np.ndarray]:
+    """The heads' training loss over ``corpus`` (the choice), their metrics and score distributions there."""
     with torch.no_grad():
         sentiment_logits, score_logits = model.heads(pooled)
+        loss, _ = multitask_loss(sentiment_logits, score_logits, torch.from_numpy(corpus.sentiment.astype(np.int64)),
+                                 torch.from_numpy(corpus.score), config.score_l1_weight)
     distributions = score_logits.softmax(-1).numpy()
     labelled = corpus.sentiment != NO_SENTIMENT
     metrics = {**sentiment_metrics(corpus.sentiment[labelled], sentiment_logits.softmax(-1).numpy()[labelled]),
                **score_metrics(corpus.score, median_score(distributions))}
-    return metrics, distributions
+    return float(loss), metrics, distributions
 
 
 def main() -> None:
@@ -79,7 +75,6 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("artifacts/cache"))
     parser.add_argument("--limit", type=int, help="at most this many reviews of each part (a smoke run)")
     args = parser.parse_args()
-    torch.manual_seed(0)
 
     source = resolve_model_path(args.source)
     model = new_model_on_first_layers(source, args.layers, args.output, args.name, args.version)
@@ -97,16 +92,16 @@ def main() -> None:
     for config in (HeadsConfig(l2=l2, inner=inner) for inner in HEAD_INNER_UNITS for l2 in L2_WEIGHTS):
         history = fit_heads(model, pooled["train"], corpora["train"].sentiment, corpora["train"].score, config,
                             log=lambda _: None)
-        loss = held_out_loss(model, pooled["held_out"], corpora["held_out"], config)
-        metrics, _ = report(model, pooled["held_out"], corpora["held_out"])
-        trained[config.inner, config.l2] = (loss, config, (model.sentiment_head, model.score_head), history)
+        loss, metrics, distributions = judged(model, pooled["held_out"], corpora["held_out"], config)
+        trained[config.inner, config.l2] = (loss, config, (model.sentiment_head, model.score_head), history,
+                                            distributions)
         print(f"hidden layer {config.inner or 'none'}, l2 {config.l2:g}: held-out loss {loss:.4f}, "
               f"pos/neg {metrics['posneg_accuracy']:.3f}, MAE {metrics['mae']:.3f}, "
               f"within ±1 {metrics['within_1']:.3f}")
-    _, config, (model.sentiment_head, model.score_head), history = min(trained.values(), key=lambda run: run[0])
+    _, config, (model.sentiment_head, model.score_head), history, distributions = min(trained.values(),
+                                                                                       key=lambda run: run[0])
     print(f"kept hidden layer {config.inner or 'none'}, l2 {config.l2:g}: the lowest held-out loss")
 
-    _, distributions = report(model, pooled["held_out"], corpora["held_out"])
     scored = ~np.isnan(corpora["held_out"].score)
     print(f"score interval, {scored.sum():,} held-out reviews with a self-reported score:")
     model.config.interval_mass = fit_interval_mass(corpora["held_out"].score[scored], distributions[scored],

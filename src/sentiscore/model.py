@@ -162,11 +162,12 @@ class ReviewModel(nn.Module):
         self._word_cache: WordCachedTokenizer | None = None
 
     @classmethod
-    def from_base(cls, base: str | Path, config: ModelConfig | None = None) -> ReviewModel:
-        """Fresh heads on a pretrained encoder: a hub name (``DeepPavlov/rubert-base-cased``) or a folder."""
+    def from_base(cls, base: str | Path, config: ModelConfig | None = None, layers: int | None = None) -> ReviewModel:
+        """Fresh heads on a pretrained encoder: a hub name (``DeepPavlov/rubert-base-cased``) or a folder;
+        ``layers``: only its first ones (``load_encoder``)."""
         from transformers import AutoTokenizer
 
-        return cls(load_encoder(base), AutoTokenizer.from_pretrained(str(base)), config)
+        return cls(load_encoder(base, layers=layers), AutoTokenizer.from_pretrained(str(base)), config)
 
     @property
     def content_size(self) -> int:
@@ -259,8 +260,8 @@ class ReviewModel(nn.Module):
                 raise ValueError(f"{path}'s heads were trained on the encoder of {body.name} {config.body_version}, "
                                  f"and {config.body} is {body.name} {body.version}: train them again on it "
                                  f"(scripts/fast_model.py)")
-        encoder = load_encoder(encoder_folder(path, config), dtype, config.layers)
-        return cls(encoder, AutoTokenizer.from_pretrained(encoder_folder(path, config)), config,
+        encoder = encoder_folder(path, config)
+        return cls(load_encoder(encoder, dtype, config.layers), AutoTokenizer.from_pretrained(encoder), config,
                    Head.load(path / "sentiment_head.safetensors"), Head.load(path / "score_head.safetensors"))
 
 

@@ -26,8 +26,6 @@ from .model import (
     ModelConfig,
     ReviewModel,
     expected_score,
-    keep_first_layers,
-    load_encoder,
     median_score,
     window_ids,
 )
@@ -286,10 +284,7 @@ def fit_heads(model: ReviewModel, pooled: torch.Tensor, sentiment: np.ndarray, s
 
 def new_model(base: str | Path, name: str, version: str, window: int, layers: int | None = None) -> ReviewModel:
     """Fresh heads on a pretrained encoder; ``layers``: only its first ones (see ``keep_first_layers``)."""
-    model = ReviewModel.from_base(base, ModelConfig(name=name, version=version, window=window))
-    if layers is not None:
-        keep_first_layers(model.encoder, layers)
-    return model
+    return ReviewModel.from_base(base, ModelConfig(name=name, version=version, window=window), layers)
 
 
 def new_model_on_first_layers(model: str | Path, layers: int, output: str | Path, name: str,
@@ -298,11 +293,8 @@ def new_model_on_first_layers(model: str | Path, layers: int, output: str | Path
     ``output``, the new model reads that encoder from the saved model's folder (``ModelConfig.body``) instead of
     keeping a copy of it. The path between the two is taken between their real locations, so that it holds
     wherever the folder holding both is copied (a wheel copies ``models/``, which a checkout links to)."""
-    from transformers import AutoTokenizer
-
     source = Path(model)
     body = ModelConfig.load(source / CONFIG_FILE)
     config = ModelConfig(name=name, version=version, window=body.window, layers=layers,
                          body=os.path.relpath(source.resolve(), Path(output).resolve()), body_version=body.version)
-    encoder = source / ENCODER_DIR
-    return ReviewModel(load_encoder(encoder, layers=layers), AutoTokenizer.from_pretrained(encoder), config)
+    return ReviewModel.from_base(source / ENCODER_DIR, config, layers)
