@@ -33,10 +33,11 @@ def images(outputs: list[dict]) -> int:
     return sum("image/png" in out.get("data", {}) for out in outputs)
 
 
-def test_evaluation_notebook_reports_both_models_on_the_example(tmp_path):
+def test_evaluation_notebook_reports_every_model_on_the_example(tmp_path):
     outputs = execute("evaluation.ipynb", tmp_path)
     shown = texts(outputs)
-    assert all(name in shown for name in (DEFAULT_MODEL, "sentiscore-e5-ru", "sentiscore-lite", "lemmatised text"))
+    models = (DEFAULT_MODEL, "sentiscore-e5-ru", "sentiscore-e5-fast-lite", "sentiscore-lite")
+    assert all(name in shown for name in (*models, "lemmatised text"))
     # Confusion, scores, errors, reliability and the per-corpus bars are drawn.
     assert images(outputs) >= 5
     rows = [row for row in load_reviews(ROOT / "data" / "example_reviews.csv") if row["score10"] is not None]
