@@ -43,9 +43,9 @@ def main() -> None:
     config.batch_tokens = args.batch_tokens or config.batch_tokens
     rows = load_rows(config.corpora, args.data_dir, part="train")
     sample = [rows[i] for i in np.random.default_rng(args.seed).choice(len(rows), args.reviews, replace=False)]
-    tokenizer_model = new_model(source / ENCODER_DIR, "train-speed", "0", config.window, layers=1)
-    size = tokenizer_model.content_size
-    epoch_tokens = trained_tokens(TokenizedCorpus.from_rows(rows, tokenizer_model), size, config.max_train_windows)
+    one_layer = new_model(source / ENCODER_DIR, "train-speed", "0", config.window, layers=1)  # for its tokenizer
+    size = one_layer.content_size
+    epoch_tokens = trained_tokens(TokenizedCorpus.from_rows(rows, one_layer), size, config.max_train_windows)
     print(f"{len(rows):,} training reviews of {', '.join(config.corpora)}: {epoch_tokens:,} tokens an epoch "
           f"(at most {config.max_train_windows} windows of {config.window} a review); timed on {args.reviews} of "
           f"them, batches of {config.batch_tokens:,} padded tokens, on {args.device}")
@@ -53,10 +53,10 @@ def main() -> None:
     for layers in args.layers:
         model = new_model(source / ENCODER_DIR, "train-speed", "0", config.window, layers=layers)
         corpus = TokenizedCorpus.from_rows(sample, model)
+        tokens = trained_tokens(corpus, size, config.max_train_windows)
         seconds = fit(model, corpus, config, device=args.device, log=lambda _: None, progress=False)[0]["seconds"]
-        rate = trained_tokens(corpus, size, config.max_train_windows) / seconds
-        print(f"{layers:>6}{trained_tokens(corpus, size, config.max_train_windows):>9,}{seconds:>9.1f}{rate:>10.0f}"
-              f"{epoch_tokens / rate / 3600:>10.1f}", flush=True)
+        print(f"{layers:>6}{tokens:>9,}{seconds:>9.1f}{tokens / seconds:>10.0f}"
+              f"{epoch_tokens / (tokens / seconds) / 3600:>10.1f}", flush=True)
 
 
 if __name__ == "__main__":
