@@ -8,6 +8,7 @@ import pytest
 
 from sentiscore import Prediction, predict, predict_batch
 from sentiscore.cli import main
+from sentiscore.inference import PROGRESS_FROM
 from sentiscore.predict import DEFAULT_MODEL, load_model, resolve_model_path
 
 GOOD = "Отличный фильм, пересмотрю ещё не раз"
@@ -49,6 +50,15 @@ def test_bad_input_is_flagged_in_place(model):
     assert results[0].sentiment == "positive" and results[8].sentiment == "negative"
     assert results[-1].ok and results[-1].sentiment == "positive"
     assert all(r.sentiment is None and r.score is None for r in results[1:8])
+
+
+def test_progress_bar_shows_over_many_texts_unless_turned_off(capsys):
+    texts = [GOOD, BAD] * (PROGRESS_FROM // 2)
+    shown = predict_batch(texts, "sentiscore-e5-fast")
+    assert "sentiscore-e5-fast" in capsys.readouterr().err
+    quiet = predict_batch(texts, "sentiscore-e5-fast", progress=False)
+    assert capsys.readouterr().err == ""
+    assert quiet == shown
 
 
 def test_prediction_is_a_plain_value():

@@ -167,7 +167,9 @@ def predict(text: str, model: str | Path | Scorer | None = None) -> Prediction:
     return predict_batch([text], model)[0]
 
 
-def predict_batch(texts: Iterable[object], model: str | Path | Scorer | None = None) -> list[Prediction]:
-    """Sentiment and score of many reviews, one Prediction per input in order (unscorable ones flagged)."""
-    return predictions_from(as_scorer(model), list(texts))
+def predict_batch(texts: Iterable[object], model: str | Path | Scorer | None = None,
+                  progress: bool = True) -> list[Prediction]:
+    """Sentiment and score of many reviews, one Prediction per input in order (unscorable ones flagged); a slow
+    model shows a progress bar over many texts unless ``progress`` is False."""
+    return predictions_from(as_scorer(model), list(texts), progress)
 
