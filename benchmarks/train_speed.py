@@ -46,14 +46,14 @@ def main() -> None:
     one_layer = new_model(source / ENCODER_DIR, "train-speed", "0", config.window, layers=1)  # for its tokenizer
     size = one_layer.content_size
     epoch_tokens = trained_tokens(TokenizedCorpus.from_rows(rows, one_layer), size, config.max_train_windows)
+    corpus = TokenizedCorpus.from_rows(sample, one_layer)
+    tokens = trained_tokens(corpus, size, config.max_train_windows)
     print(f"{len(rows):,} training reviews of {', '.join(config.corpora)}: {epoch_tokens:,} tokens an epoch "
           f"(at most {config.max_train_windows} windows of {config.window} a review); timed on {args.reviews} of "
           f"them, batches of {config.batch_tokens:,} padded tokens, on {args.device}")
     print(f"{'layers':>6}{'tokens':>9}{'seconds':>9}{'tokens/s':>10}{'epoch, h':>10}")
     for layers in args.layers:
         model = new_model(source / ENCODER_DIR, "train-speed", "0", config.window, layers=layers)
-        corpus = TokenizedCorpus.from_rows(sample, model)
-        tokens = trained_tokens(corpus, size, config.max_train_windows)
         seconds = fit(model, corpus, config, device=args.device, log=lambda _: None, progress=False)[0]["seconds"]
         print(f"{layers:>6}{tokens:>9,}{seconds:>9.1f}{tokens / seconds:>10.0f}"
               f"{epoch_tokens / (tokens / seconds) / 3600:>10.1f}", flush=True)
