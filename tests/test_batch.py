@@ -52,6 +52,21 @@ def test_every_row_comes_out_in_order(tmp_path, output_suffix):
     assert not output.with_name(output.name + ".parts").exists()
 
 
+def test_input_columns_named_like_predictions_are_kept_under_new_names(tmp_path, capsys):
+    source = tmp_path / "scraped.jsonl"
+    rows = [{"text": GOOD, "score": 9, "sentiment": "good", "input_score": "site"},
+            {"text": BAD, "score": 2, "sentiment": "bad", "input_score": "site"}]
+    source.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    score_file(source, tmp_path / "scored.jsonl", model="sentiscore-lite")
+    scored = pd.read_json(tmp_path / "scored.jsonl", lines=True)
+    # "input_score" was taken by the input, so its "score" moves one name further; no other column moves
+    assert list(scored.columns) == ["text", "input_input_score", "input_sentiment", "input_score", *OUTPUT_COLUMNS]
+    assert list(scored["input_input_score"]) == [9, 2] and list(scored["input_sentiment"]) == ["good", "bad"]
+    assert list(scored["input_score"]) == ["site", "site"]
+    assert list(scored["sentiment"]) == ["positive", "negative"]
+    assert "sentiment → input_sentiment" in capsys.readouterr().err
+
+
 def test_glob_of_shards_to_a_folder_with_ids_only(tmp_path):
     frame = reviews_frame(50)
     (tmp_path / "in").mkdir()

@@ -144,7 +144,7 @@ def guess_text_column(columns: list[str]) -> str:
 def add_predictions(frame: pd.DataFrame, scorer: Scorer, scored: ScoredBatch) -> pd.DataFrame:
     """The frame with the prediction columns of ``scorer`` added; every row kept, unscorable ones flagged in
     ``status``."""
-    out = frame.copy()
+    out = frame.rename(columns=kept_input_names(frame.columns))
     out["sentiment"] = scored.sentiments
     out["score"] = scored.scores
     intervals = np.full((len(out), 2), np.nan) if scored.intervals is None else scored.intervals
@@ -155,6 +155,21 @@ def add_predictions(frame: pd.DataFrame, scorer: Scorer, scored: ScoredBatch) ->
     out["model"] = scorer.name
     out["model_version"] = scorer.version
     return out
+
+
+def kept_input_names(columns: Iterable) -> dict[str, str]:
+    """New names for the input columns that a prediction column would overwrite (``score`` → ``input_score``):
+    scraped files often hold the reviewer's own score or a site's sentiment label, and no input cell is lost."""
+    taken = set(columns)
+    renamed = {}
+    for name in columns:
+        if name in OUTPUT_COLUMNS:
+            kept = f"input_{name}"
+            while kept in taken or kept in OUTPUT_COLUMNS:
+                kept = f"input_{kept}"
+            renamed[name] = kept
+            taken.add(kept)
+    return renamed
 
 
 @dataclass
@@ -429,6 +444,8 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     parts.mkdir(parents=True, exist_ok=True)
     _check_manifest(parts, files, chunk_rows, [text_column, id_column], identity)
 
+    announced: set[str] = set()
+
     def chunks() -> Iterator[Chunk]:
         index = 0
         for file_index, path in enumerate(files):
@@ -445,6 +462,12 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
                 if len(unreadable) == len(frame):  # not one record to take the columns from
                     frame = frame.assign(**{name: None for name in (text_column or "text", id_column) if name})
                 column = text_column or guess_text_column(list(frame.columns))
+                renamed = kept_input_names(frame.columns if id_column is None else [id_column])
+                if progress and renamed.keys() - announced:
+                    announced.update(renamed)
+                    print("sentiscore: input columns kept as " +
+                          ", ".join(f"{name} → {kept}" for name, kept in renamed.items()) +
+                          ": the predictions take their names", file=sys.stderr)
                 for name in filter(None, (column, id_column)):
                     if name not in frame.columns:
                         raise ValueError(f"no column {name!r} in {path}; its columns: {list(frame.columns)}")
@@ -504,7 +527,8 @@ def score_dataset(dataset, *, model: str | Path | None = None, text_column: str 
     """Add sentiscore's prediction columns to a ``ray.data.Dataset`` inside an existing Ray pipeline.
 
     Each of ``actors`` Ray actors loads one copy of the model (by shipped name or folder: every node needs
-    sentiscore installed) and scores pandas batches of ``batch_size`` rows::
+    sentiscore installed) and scores pandas batches of ``batch_size`` rows; an input column named like a
+    prediction column is kept under a new name (``kept_input_names``)::
 
         import ray
         from sentiscore.batch import score_dataset
