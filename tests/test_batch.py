@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sentiscore import data
 from sentiscore.batch import OUTPUT_COLUMNS, input_files, score_file
 from tests.conftest import NEGATIVE, POSITIVE, ROOT
 
@@ -375,6 +376,18 @@ def test_cut_off_json_lines_come_out_as_decode_errors_in_place(tmp_path):
         scored = pd.read_json(output, lines=True)
         assert list(scored["status"]) == ["ok", "ok", "decode_error", "ok", "ok", "decode_error"]
         assert list(scored["sentiment"].dropna()) == ["positive", "negative", "positive", "negative"]
+
+
+def test_a_json_array_scores_like_json_lines_across_read_blocks(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "JSON_BLOCK_CHARS", 16)  # every record spans several blocks
+    records = [{"id": i, "text": text, "rating": 8.5} for i, text in enumerate([GOOD, BAD, "", GOOD])]
+    indented = json.dumps(records, ensure_ascii=False, indent=2)
+    source = tmp_path / "scraped.json"
+    source.write_text(indented[:-30])  # the scraper stopped mid-record: three whole ones, then the cut one
+    score_file(source, tmp_path / "scored.jsonl", model="sentiscore-lite", chunk_rows=2, progress=False)
+    scored = pd.read_json(tmp_path / "scored.jsonl", lines=True)
+    assert list(scored["status"]) == ["ok", "ok", "empty", "decode_error"]
+    assert list(scored["sentiment"].iloc[:2]) == ["positive", "negative"] and list(scored["id"].iloc[:3]) == [0, 1, 2]
 
 
 def test_semicolon_separated_csv_from_a_russian_excel(tmp_path):

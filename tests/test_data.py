@@ -131,6 +131,15 @@ def test_a_semicolon_separated_csv_reads_for_evaluation(tmp_path):
 def test_cut_off_json_lines_are_left_out_of_an_evaluation_with_a_warning(tmp_path):
     path = tmp_path / "reviews.jsonl"
     path.write_text(json.dumps({"text": REVIEW}, ensure_ascii=False) + '\n{"text": "Ужасно, 2 из\n')
-    with pytest.warns(UserWarning, match="1 line"):
+    with pytest.warns(UserWarning, match="1 record"):
         reviews = load_reviews(path)
     assert reviews["score10"] == [9.0]
+
+
+def test_a_json_array_reads_for_evaluation_and_a_broken_one_says_where(tmp_path):
+    path = tmp_path / "reviews.json"
+    path.write_text(json.dumps([{"text": REVIEW}, {"text": "Скучно. 3 из 10"}], ensure_ascii=False, indent=1))
+    assert load_reviews(path)["score10"] == [9.0, 3.0]
+    path.write_text('[{"text": "Отлично"}, {"text": "Скучно",, "id": 2}, {"text": "Хорошо"}]')
+    with pytest.raises(ValueError, match="broken in the element at character 23"):
+        load_reviews(path)

@@ -39,7 +39,7 @@ from .data import (
     csv_separator,
     decompressed,
     file_format,
-    json_record,
+    json_records,
     text_encoding,
 )
 from .labels import SENTIMENTS
@@ -94,8 +94,8 @@ def read_chunks(path: Path, chunk_rows: int, encoding: str | None = None) -> Ite
     encoding = encoding or text_encoding(path)
     with path.open("rb") as raw:
         if fmt == "jsonl":
-            lines = io.TextIOWrapper(decompressed(raw, compression_of(path)), encoding=encoding, errors="replace")
-            for frame in jsonl_frames(lines, chunk_rows):
+            text = io.TextIOWrapper(decompressed(raw, compression_of(path)), encoding=encoding, errors="replace")
+            for frame in record_frames(json_records(text, str(path)), chunk_rows):
                 yield frame, min(raw.tell() / size, 1.0)
             return
         try:
@@ -109,22 +109,21 @@ def read_chunks(path: Path, chunk_rows: int, encoding: str | None = None) -> Ite
                 yield frame, min(raw.tell() / size, 1.0)
 
 
-def jsonl_frames(lines: Iterable[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """JSON lines as frames of ``chunk_rows`` records. A line that is not a JSON object (a scraper's cut-off last
-    line) becomes an empty record, its position in ``frame.attrs["unreadable"]``: its row comes out flagged
-    ``decode_error`` instead of stopping the job."""
-    records: list[dict] = []
+def record_frames(records: Iterable[dict | None], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """JSON records as frames of ``chunk_rows`` rows. A record that could not be read (None: a scraper's
+    cut-off last line) becomes an empty row, its position in ``frame.attrs["unreadable"]``: it comes out
+    flagged ``decode_error`` instead of stopping the job."""
+    rows: list[dict] = []
     unreadable: list[int] = []
-    for line in filter(str.strip, lines):
-        record = json_record(line)
+    for record in records:
         if record is None:
-            unreadable.append(len(records))
-        records.append(record or {})
-        if len(records) == chunk_rows:
-            yield _records_frame(records, unreadable)
-            records, unreadable = [], []
-    if records:
-        yield _records_frame(records, unreadable)
+            unreadable.append(len(rows))
+        rows.append(record or {})
+        if len(rows) == chunk_rows:
+            yield _records_frame(rows, unreadable)
+            rows, unreadable = [], []
+    if rows:
+        yield _records_frame(rows, unreadable)
 
 
 def _records_frame(records: list[dict], unreadable: list[int]) -> pd.DataFrame:
@@ -234,7 +233,7 @@ class Chunk:
     file_index: int
     share: float
     unreadable: list[int] = field(default_factory=list)
-    """Rows whose record could not be read (see ``jsonl_frames``)."""
+    """Rows whose record could not be read (see ``record_frames``)."""
 
 
 class ChunkScorer:

@@ -12,12 +12,15 @@ import bz2
 import codecs
 import gzip
 import hashlib
+import io
+import itertools
 import json
 import lzma
+import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 from .grades import extract_score, strip_score
 from .labels import sentiment_from_mark
@@ -111,26 +114,69 @@ def read_records(path: str | Path | Iterable[str | Path]) -> Iterator[dict]:
         yield from datasets.load_dataset(builder, data_files=[one], split="train", **options)
 
 
-def json_record(line: str) -> dict | None:
-    """The JSON object on a line, or None when the line holds none (cut short, or another JSON value)."""
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
+JSON_BLOCK_CHARS = 1 << 16
+MAX_JSON_RECORD_CHARS = 1 << 24
+"""Past this many characters without a complete element, a JSON array is taken as broken, not as long."""
+_JSON_SEPARATORS = re.compile(r"[\s,]*")
+
+
+def json_records(text: TextIO, name: str = "JSON") -> Iterator[dict | None]:
+    """The records of JSON text, in order and read in blocks: JSON lines, or one array of objects (as many
+    scrapers save them, often indented over many lines). A line or element that is not an object, or one cut
+    short at the end of the file, gives None, so that its row can be flagged instead of stopping the job."""
+    head = text.read(JSON_BLOCK_CHARS)
+    while head.isspace() and (more := text.read(JSON_BLOCK_CHARS)):
+        head += more
+    if head.lstrip().startswith("["):
+        yield from _json_array_records(head, text, name)
+        return
+    for line in filter(str.strip, itertools.chain(io.StringIO(head + text.readline()), text)):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        yield record if isinstance(record, dict) else None
+
+
+def _json_array_records(buffer: str, text: TextIO, name: str) -> Iterator[dict | None]:
+    decoder = json.JSONDecoder()
+    position, offset, ended = buffer.index("[") + 1, 0, False
+    while True:
+        position = _JSON_SEPARATORS.match(buffer, position).end()
+        if buffer.startswith("]", position):
+            return
+        try:
+            value, end = decoder.raw_decode(buffer, position)
+            complete = end < len(buffer) or ended  # a number at the block's end may go on in the next block
+        except json.JSONDecodeError:
+            complete = False
+        if complete:
+            yield value if isinstance(value, dict) else None
+            position = end
+            continue
+        rest = buffer[position:].rstrip()
+        if (ended and rest.endswith("]")) or len(rest) > MAX_JSON_RECORD_CHARS:
+            raise ValueError(f"{name}: the JSON array is broken in the element at character {offset + position + 1:,}: "
+                             f"mend it, or save the file as JSON lines, where a broken line costs only its row")
+        if ended:
+            if rest:
+                yield None
+            return
+        more = text.read(JSON_BLOCK_CHARS)
+        ended = not more
+        buffer, offset, position = buffer[position:] + more, offset + position, 0
 
 
 def _json_records(path: str) -> Iterator[dict]:
     unreadable = 0
-    with _open_text(path) as lines:
-        for line in filter(str.strip, lines):
-            record = json_record(line)
+    with _open_text(path) as text:
+        for record in json_records(text, path):
             if record is None:
                 unreadable += 1
             else:
                 yield record
     if unreadable:
-        warnings.warn(f"{path}: {unreadable} line(s) are not JSON objects (cut short?) and were left out",
+        warnings.warn(f"{path}: {unreadable} record(s) are not JSON objects (cut short?) and were left out",
                       stacklevel=3)
 
 
