@@ -211,10 +211,11 @@ class Progress:
             self.bar.set_postfix_str(f"{self.rows:,} rows, {rate:,.0f} rows/s")
         elif self.enabled and (time.time() - self.last_line >= self.every):
             self.last_line = time.time()
-            progressed = done - self.resumed_at
-            eta = elapsed * (100 * self.files - done) / progressed if progressed else float("nan")
+            progressed, remaining = done - self.resumed_at, 100 * self.files - done
+            eta = f"{elapsed * remaining / progressed:,.0f} s" if progressed and remaining > 0 else (
+                "0 s" if remaining <= 0 else "unknown")
             print(f"sentiscore: {self.rows:,} rows, {done / self.files:.1f} % of the input, "
-                  f"{rate:,.0f} rows/s, ETA {eta:,.0f} s", file=sys.stderr, flush=True)
+                  f"{rate:,.0f} rows/s, ETA {eta}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:

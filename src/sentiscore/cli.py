@@ -131,7 +131,7 @@ def run_score(args: argparse.Namespace) -> int:
     if not args.quiet:
         resumed = f" ({summary.skipped_shards} of {summary.shards} shards done by an earlier run)" \
             if summary.skipped_shards else ""
-        print(f"sentiscore: {summary.rows:,} rows scored into {summary.output} in {summary.seconds:.1f} s{resumed}",
+        print(f"sentiscore: {summary.rows:,} row{'s' * (summary.rows != 1)} scored into {summary.output} in {summary.seconds:.1f} s{resumed}",
               file=sys.stderr)
     return 0
 
