@@ -143,3 +143,24 @@ def test_a_json_array_reads_for_evaluation_and_a_broken_one_says_where(tmp_path)
     path.write_text('[{"text": "Отлично"}, {"text": "Скучно",, "id": 2}, {"text": "Хорошо"}]')
     with pytest.raises(ValueError, match="broken in the element at character 23"):
         load_reviews(path)
+
+
+def test_scores_and_labels_from_columns_on_their_own_scales(tmp_path):
+    path = tmp_path / "livelib.csv"
+    pd.DataFrame({
+        "text": [REVIEW, "Скучная книга, еле дочитала.", "Читать можно.", "Так себе.", "Прекрасный слог."],
+        "stars": ["4,5", "1", "", "четыре", None],
+        "label": ["Положительный", "bad", "NEUTRAL", "", "good"],
+    }).to_csv(path, index=False)
+    with pytest.warns(UserWarning, match="1 cell"):  # "четыре"; the empty cells are unscored, not unreadable
+        reviews = load_reviews(path, score_column="stars", score_scale=5, sentiment_column="label")
+    assert reviews["score10"] == [9.0, 2.0, None, None, None]  # the column, not the text's "9 из 10"
+    assert reviews["text"][0] == "Отличный фильм, пересмотрю ещё не раз."  # which is still stripped
+    assert reviews["sentiment"] == ["positive", "negative", "neutral", None, "positive"]
+
+
+def test_an_unknown_sentiment_label_is_named(tmp_path):
+    path = tmp_path / "reviews.csv"
+    pd.DataFrame({"text": [REVIEW], "label": ["1"]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match="unknown sentiment label 1:"):
+        load_reviews(path, sentiment_column="label")

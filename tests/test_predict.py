@@ -91,3 +91,15 @@ def test_cli_score_and_evaluate_on_the_bundled_example(tmp_path, capsys):
     assert metrics["overall"]["n_score"] == 8
     assert metrics["overall"]["mae"] < 2.5
     assert "score MAE" in capsys.readouterr().out
+
+
+def test_cli_evaluates_against_a_star_column_and_labels(tmp_path):
+    stars = tmp_path / "shop.csv"
+    pd.DataFrame({"review": ["Отличный магазин, всё привезли вовремя, рекомендую!", "Ужасный сервис, заказ потеряли.",
+                             "Нормально, но доставка долгая.", "Курьер опоздал на три дня, больше не закажу."],
+                  "stars": [5, 1, 3, ""], "tone": ["positive", "negative", "", "negative"]}).to_csv(stars, index=False)
+    assert main(["evaluate", str(stars), "--text-column", "review", "--score-column", "stars", "--score-scale", "5",
+                 "--sentiment-column", "tone", "--model", "sentiscore-lite", "-o", str(tmp_path / "report"),
+                 "--bootstrap", "20"]) == 0
+    overall = json.loads((tmp_path / "report" / "metrics.json").read_text())["overall"]
+    assert (overall["n_score"], overall["n_sentiment"]) == (3, 4)  # the third row's label comes from its 3 stars

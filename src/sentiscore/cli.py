@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("input", nargs="?", help="a file of reviews; their self-reported scores are the truth. "
                                                     "Without it: the shared corpora (--split)")
     evaluate.add_argument("--text-column", default="text")
+    evaluate.add_argument("--score-column", help="the reviewer's score is this column, not the rating in the text")
+    evaluate.add_argument("--score-scale", type=float, default=10.0,
+                          help="the top of --score-column's scale: 10 (default), 5 for stars, 100")
+    evaluate.add_argument("--sentiment-column",
+                          help="a column of sentiment labels (positive / neutral / negative, good / bad, "
+                               "положительный ...) to evaluate against as well")
     evaluate.add_argument("--split", choices=["dev", "held-out"], default="dev",
                           help="dev: the documented Kinopoisk dev split; held-out: held-out part of every corpus")
     evaluate.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
@@ -131,8 +137,8 @@ def run_score(args: argparse.Namespace) -> int:
     if not args.quiet:
         resumed = f" ({summary.skipped_shards} of {summary.shards} shards done by an earlier run)" \
             if summary.skipped_shards else ""
-        print(f"sentiscore: {summary.rows:,} row{'s' * (summary.rows != 1)} scored into {summary.output} in {summary.seconds:.1f} s{resumed}",
-              file=sys.stderr)
+        rows = f"{summary.rows:,} row{'s' * (summary.rows != 1)}"
+        print(f"sentiscore: {rows} scored into {summary.output} in {summary.seconds:.1f} s{resumed}", file=sys.stderr)
     return 0
 
 
@@ -144,7 +150,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     scorer = load_model(args.model, args.device, args.precision)
     if args.input:
-        rows = [row for row in load_reviews(args.input, text_column=args.text_column) if row["score10"] is not None]
+        reviews = load_reviews(args.input, text_column=args.text_column, score_column=args.score_column,
+                               score_scale=args.score_scale, sentiment_column=args.sentiment_column)
+        rows = [row for row in reviews if row["score10"] is not None or row["sentiment"] is not None]
         title = f"{scorer.name} on {args.input}"
     elif args.split == "dev":
         rows = list(dev_split(args.data_dir))
@@ -153,7 +161,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         rows = load_rows(args.corpora, args.data_dir, part="held_out")
         title = f"{scorer.name} on the held-out part of {', '.join(args.corpora)}"
     if not rows:
-        raise ValueError("nothing to evaluate: no row carries a self-reported score")
+        raise ValueError("nothing to evaluate: no row carries a self-reported score or a sentiment label")
     predictions = predict_batch([row["text"] for row in rows], scorer)
     report = evaluate_predictions(rows, predictions, bootstrap_rounds=args.bootstrap)
     report["model"] = {"name": scorer.name, "version": scorer.version}

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from .grades import extract_score, strip_score
-from .labels import sentiment_from_mark
+from .labels import sentiment_from_mark, sentiment_of_label
 from .preprocess import normalize
 
 SCHEMA = ("text", "sentiment", "score10", "domain", "group", "source")
@@ -307,21 +307,47 @@ def load_corpus(name: str, data_dir: str | Path = DEFAULT_DATA_DIR):
 
 
 def load_reviews(path: str | Path | Iterable[str | Path], *, text_column: str = "text",
-                 score_column: str | None = None, sentiment_column: str | None = None,
+                 score_column: str | None = None, score_scale: float = 10.0, sentiment_column: str | None = None,
                  domain: str = "unknown", group_column: str | None = None):
-    """A user's file of reviews in the common schema; ratings in the text are extracted unless a column gives them."""
+    """A user's file of reviews in the common schema. The score is the rating written in the text ("8 из 10"),
+    or, with ``score_column``, that column's number on a 1..``score_scale`` scale (5: a star rating, brought to
+    1–10 as 2 × stars); ``sentiment_column`` holds labels such as positive / neutral / negative or good / bad."""
     from datasets import Dataset
 
-    rows = []
+    if score_scale <= 0:
+        raise ValueError(f"the score scale must be positive, not {score_scale}")
+    rows, unreadable_scores = [], 0
     for index, record in enumerate(read_records(path)):
         text = record.get(text_column)
         if not isinstance(text, str) or not text.strip():
             continue
+        score10 = label = None
+        if score_column and not _blank(cell := record.get(score_column)):
+            mark = _number(cell)
+            unreadable_scores += mark is None
+            score10 = None if mark is None else mark * 10.0 / score_scale
+        if sentiment_column and not _blank(cell := record.get(sentiment_column)):
+            label = sentiment_of_label(cell)
         rows.append(review_row(
-            text, sentiment=record.get(sentiment_column) if sentiment_column else None,
-            score10=record.get(score_column) if score_column else None, domain=domain,
+            text, sentiment=label,
+            score10=score10, domain=domain, score_from_text=not score_column,
             group=str(record.get(group_column)) if group_column else str(index), source=str(path)))
+    if unreadable_scores:
+        warnings.warn(f"{path}: {unreadable_scores} cell(s) of {score_column!r} are not numbers and count as "
+                      f"unscored", stacklevel=2)
     return Dataset.from_dict({column: [row[column] for row in rows] for column in SCHEMA})
+
+
+def _blank(cell: object) -> bool:
+    return cell is None or (isinstance(cell, float) and cell != cell) or not str(cell).strip()
+
+
+def _number(cell: object) -> float | None:
+    """A cell's number ("4", "4,5", 4.5), or None."""
+    try:
+        return float(str(cell).strip().replace(",", "."))
+    except ValueError:
+        return None
 
 
 def split_by_group(dataset, holdout: bool):
