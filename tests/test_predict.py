@@ -2,6 +2,7 @@
 
 import json
 import math
+import shutil
 
 import pandas as pd
 import pytest
@@ -10,6 +11,7 @@ from sentiscore import Prediction, predict, predict_batch
 from sentiscore.cli import main
 from sentiscore.inference import PROGRESS_FROM
 from sentiscore.predict import DEFAULT_MODEL, load_model, resolve_model_path
+from tests.conftest import ROOT
 
 GOOD = "Отличный фильм, пересмотрю ещё не раз"
 BAD = "Ужасно скучно и затянуто, зря потратил два часа. Актёры играют отвратительно, сюжет глупый."
@@ -103,3 +105,20 @@ def test_cli_evaluates_against_a_star_column_and_labels(tmp_path):
                  "--bootstrap", "20"]) == 0
     overall = json.loads((tmp_path / "report" / "metrics.json").read_text())["overall"]
     assert (overall["n_score"], overall["n_sentiment"]) == (3, 4)  # the third row's label comes from its 3 stars
+
+
+def test_a_model_by_hub_name_comes_from_the_hub_cache_offline(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    snapshot = tmp_path / "models--someone--sentiscore-lite-copy" / "snapshots" / "0123abc"
+    shutil.copytree(ROOT / "models" / "sentiscore-lite", snapshot)
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("0123abc")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    text = "Скучно и затянуто, зря потратил два часа."
+    assert predict(text, model="someone/sentiscore-lite-copy") == predict(text, model="sentiscore-lite")
+    with pytest.raises(FileNotFoundError, match="on the Hugging Face hub"):
+        load_model("someone/not-uploaded")
+    with pytest.raises(FileNotFoundError, match="give a folder, a hub name"):
+        load_model("sentiscore-e5")

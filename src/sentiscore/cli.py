@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="a shipped model's name (sentiscore-e5-lite, the default; sentiscore-e5-ru; "
                                         "sentiscore-e5-fast-lite and sentiscore-e5-fast, ~3x faster on a CPU; "
-                                        "sentiscore-lite) or a folder")
+                                        "sentiscore-lite), a folder, or a hub name (owner/name) of an uploaded one")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                         help="auto: bf16 on a GPU or a CPU with bf16 instructions, else fp32")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -17,6 +18,7 @@ MODELS_DIR = Path(__file__).parent / "models"
 """The shipped models: in a checkout a link to the repository's ``models/``, in a wheel a copy of it."""
 DEFAULT_MODEL = "sentiscore-e5-lite"
 LITE_MODEL = "sentiscore-lite"
+HUB_NAME = re.compile(r"[\w.-]+/[\w.-]+")
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,8 @@ def predictions_from(scorer: Scorer, texts: Sequence[object] | PreparedBatch,
 
 
 def resolve_model_path(model: str | Path | None) -> Path:
-    """A model given by shipped name (``sentiscore-lite``), by folder, or None for the default."""
+    """A model given by shipped name (``sentiscore-lite``), by folder, by Hugging Face hub name (``owner/name``:
+    a saved model's folder uploaded there), or None for the default."""
     if model is None:
         model = DEFAULT_MODEL if (MODELS_DIR / DEFAULT_MODEL).is_dir() else LITE_MODEL
     path = Path(model)
@@ -134,7 +137,16 @@ def resolve_model_path(model: str | Path | None) -> Path:
     if (MODELS_DIR / str(model)).is_dir():
         return MODELS_DIR / str(model)
     shipped = sorted(p.name for p in MODELS_DIR.iterdir() if p.is_dir()) if MODELS_DIR.is_dir() else []
-    raise FileNotFoundError(f"no model {str(model)!r}: give a folder or one of the shipped models {shipped}")
+    hint = f"give a folder, a hub name (owner/name) or one of the shipped models {shipped}"
+    if not HUB_NAME.fullmatch(str(model)):
+        raise FileNotFoundError(f"no model {str(model)!r}: {hint}")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:  # the hub's cache answers when the network does not (or with HF_HUB_OFFLINE=1)
+        return Path(snapshot_download(str(model)))
+    except (OSError, HfHubHTTPError) as error:
+        raise FileNotFoundError(f"no model {str(model)!r} here or on the Hugging Face hub ({error}): {hint}") from error
 
 
 def load_model(model: str | Path | None = None, device: str = "auto", precision: str = "auto") -> Scorer:
