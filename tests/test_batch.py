@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from sentiscore import data
-from sentiscore.batch import OUTPUT_COLUMNS, input_files, score_file
+from sentiscore.batch import OUTPUT_COLUMNS, input_files, score_file, score_frame
 from tests.conftest import NEGATIVE, POSITIVE, ROOT
 
 GOOD = "Отличный фильм, пересмотрю ещё не раз"
@@ -66,6 +66,20 @@ def test_input_columns_named_like_predictions_are_kept_under_new_names(tmp_path,
     assert list(scored["input_score"]) == ["site", "site"]
     assert list(scored["sentiment"]) == ["positive", "negative"]
     assert "sentiment → input_sentiment" in capsys.readouterr().err
+
+
+def test_a_frame_in_memory_gets_the_same_columns_and_keeps_its_index(tmp_path):
+    frame = pd.DataFrame({"отзыв": [GOOD, "", BAD], "score": [9, None, 2]}, index=[10, 20, 30])
+    scored = score_frame(frame, model="sentiscore-lite", progress=False)  # the Russian column name is guessed
+    assert list(scored.index) == [10, 20, 30]
+    assert list(scored.columns) == ["отзыв", "input_score", *OUTPUT_COLUMNS]
+    assert list(scored["sentiment"].fillna("-")) == ["positive", "-", "negative"]
+    assert list(scored["status"]) == ["ok", "empty", "ok"]
+    source = tmp_path / "reviews.parquet"
+    frame.to_parquet(source)
+    score_file(source, tmp_path / "scored.parquet", model="sentiscore-lite", progress=False)
+    from_file = pd.read_parquet(tmp_path / "scored.parquet")
+    pd.testing.assert_frame_equal(from_file.reset_index(drop=True), scored.reset_index(drop=True))
 
 
 def test_glob_of_shards_to_a_folder_with_ids_only(tmp_path):

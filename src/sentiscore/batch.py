@@ -256,6 +256,15 @@ class ChunkScorer:
         return self.finish(frame, self.score(self.prepare_texts(frame[text_column].tolist())), id_column)
 
 
+def score_frame(frame: pd.DataFrame, text_column: str | None = None, *, model: str | Path | Scorer | None = None,
+                device: str = "auto", progress: bool = True) -> pd.DataFrame:
+    """A table in memory (a notebook's DataFrame) with the columns that ``sentiscore score`` adds, its index
+    kept; files of any size go through ``score_file``. ``text_column`` is guessed as ``score`` guesses it."""
+    scorer = as_scorer(model, device)
+    texts = frame[text_column or guess_text_column(list(frame.columns))].tolist()
+    return add_predictions(frame, scorer, score_prepared(scorer, prepare_batch(scorer, texts), progress))
+
+
 def scored_locally(chunks: Iterator[Chunk], scorer: ChunkScorer, workers: int = 0,
                    model_thread: bool = False) -> Iterator[tuple[Chunk, pd.DataFrame | None]]:
     """Chunks scored in this process, in order, while the next ones are prepared: by one thread, or by
