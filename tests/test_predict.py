@@ -1,5 +1,6 @@
 """The public API and the command line on the shipped models, on Russian reviews written for these tests."""
 
+import importlib.metadata
 import json
 import math
 import shutil
@@ -81,6 +82,12 @@ def test_cli_predict(capsys):
     assert json.loads(capsys.readouterr().out)["sentiment"] == "negative"
     assert main(["predict", "  "]) == 1
     assert json.loads(capsys.readouterr().out)["status"] == "empty"
+
+
+def test_cli_version_is_the_installed_package_version(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"sentiscore {importlib.metadata.version('sentiscore')}"
 
 
 def test_cli_score_and_evaluate_on_the_bundled_example(tmp_path, capsys):

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import __version__
 from .data import CORPORA, DEFAULT_DATA_DIR
 
 DEFAULT_TRAINING_CORPORA = list(CORPORA)
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sentiscore", description="Sentiment and 1–10 score of Russian reviews.")
+    parser.add_argument("--version", action="version", version=f"sentiscore {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     predict = commands.add_parser("predict", help="predict one review, print JSON")
