@@ -404,6 +404,19 @@ def test_a_json_array_scores_like_json_lines_across_read_blocks(tmp_path, monkey
     assert list(scored["sentiment"].iloc[:2]) == ["positive", "negative"] and list(scored["id"].iloc[:3]) == [0, 1, 2]
 
 
+@pytest.mark.parametrize("output_suffix", ["csv", "tsv"])
+def test_lists_and_objects_of_the_input_come_out_as_json_cells(tmp_path, output_suffix):
+    source = tmp_path / "scraped.parquet"
+    pd.DataFrame({"text": [GOOD, BAD], "tags": [["драма", "2020"], []],
+                  "author": [{"name": "Аня", "reviews": [3, 5]}, {"name": "Олег", "reviews": []}]}).to_parquet(source)
+    output = tmp_path / f"scored.{output_suffix}"
+    score_file(source, output, model="sentiscore-lite", progress=False)
+    scored = pd.read_csv(output, sep="\t" if output_suffix == "tsv" else ",")
+    assert [json.loads(cell) for cell in scored["tags"]] == [["драма", "2020"], []]
+    assert json.loads(scored["author"][0]) == {"name": "Аня", "reviews": [3, 5]}
+    assert list(scored["sentiment"]) == ["positive", "negative"]
+
+
 def test_semicolon_separated_csv_from_a_russian_excel(tmp_path):
     source = tmp_path / "excel.csv"
     source.write_bytes(f'отзыв;оценка\n"{GOOD}";5\n"{BAD}, и всё";1\n'.encode("cp1251"))

@@ -585,7 +585,8 @@ def write_atomically(frame: pd.DataFrame, path: Path, fmt: str) -> None:
 def write_delimited(frame: pd.DataFrame, path: Path, separator: str) -> None:
     """A CSV or TSV file, by pyarrow's writer: 5-7x as fast as pandas' on scored dev reviews (8-13 against 61-62
     µs per review, benchmarks/cpu_side.py), and it lets go of Python's lock, which the model's thread needs on a
-    GPU. Columns it cannot write (nested JSON values of a JSONL input) go through pandas, as text."""
+    GPU. A frame it cannot write (lists and objects of a JSONL or Parquet input) goes through pandas, its nested
+    cells written as JSON."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
@@ -593,7 +594,14 @@ def write_delimited(frame: pd.DataFrame, path: Path, separator: str) -> None:
         table = pa.Table.from_pandas(frame, preserve_index=False)
         pa_csv.write_csv(table, path, pa_csv.WriteOptions(delimiter=separator, quoting_style="needed"))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        frame.to_csv(path, sep=separator, index=False)
+        nested = {name: frame[name].map(_json_cell) for name in frame.columns if frame[name].dtype == object}
+        frame.assign(**nested).to_csv(path, sep=separator, index=False)
+
+
+def _json_cell(value: object) -> object:
+    if isinstance(value, (list, tuple, dict, np.ndarray)):
+        return json.dumps(value, ensure_ascii=False, default=lambda inner: inner.tolist())
+    return value
 
 
 def merge_shards(parts: Path, output: Path, fmt: str) -> int:
