@@ -458,6 +458,31 @@ def test_prediction_columns_are_numbers_even_in_a_chunk_with_nothing_to_score(tm
     assert scored["sentiment"][:2].isna().all() and list(scored["sentiment"][2:]) == ["positive", "negative"]
 
 
+@pytest.mark.parametrize("chunk_rows", [2, 3])  # a field's types differ between shards / within one too
+def test_a_json_field_of_changing_types_comes_out_in_parquet_as_text(tmp_path, chunk_rows):
+    source = tmp_path / "scraped.jsonl"
+    prices = [None, None, 5, 6, "договорная", [1, 2]]
+    source.write_text("".join(json.dumps({"text": GOOD, "price": price}, ensure_ascii=False) + "\n"
+                              for price in prices))
+    score_file(source, tmp_path / "scored.parquet", model="sentiscore-lite", chunk_rows=chunk_rows, progress=False)
+    scored = pd.read_parquet(tmp_path / "scored.parquet")
+    assert scored["price"].tolist()[2:] == ["5", "6", "договорная", "[1, 2]"] and scored["price"][:2].isna().all()
+    assert (scored["status"] == "ok").all() and len(scored) == 6
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
+def test_whole_numbers_with_gaps_stay_whole(tmp_path, suffix):
+    source = tmp_path / f"scraped.{suffix}"
+    frame = pd.DataFrame({"text": [GOOD, BAD], "user_id": pd.array([None, 9007199254740993], dtype="Int64")})
+    if suffix == "parquet":
+        frame.to_parquet(source)
+    else:
+        source.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in
+                                  [{"text": GOOD, "user_id": None}, {"text": BAD, "user_id": 9007199254740993}]))
+    score_file(source, tmp_path / "scored.csv", model="sentiscore-lite", progress=False)
+    assert pd.read_csv(tmp_path / "scored.csv", dtype=str)["user_id"].tolist()[1] == "9007199254740993"  # not 9.0e15
+
+
 def test_nested_json_values_come_out_in_a_csv_as_text(tmp_path):
     source = tmp_path / "reviews.jsonl"
     records = [{"text": "Отличный фильм, всем советую", "meta": {"likes": 3}, "tags": ["драма", "семья"]},
@@ -465,5 +490,5 @@ def test_nested_json_values_come_out_in_a_csv_as_text(tmp_path):
     source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
     assert score_file(source, tmp_path / "scored.csv", model="sentiscore-lite", progress=False).rows == 2
     scored = pd.read_csv(tmp_path / "scored.csv", dtype=str, keep_default_na=False)
-    assert scored["meta"].tolist() == ["{'likes': 3}", ""] and scored["tags"].tolist() == ["['драма', 'семья']", "5"]
+    assert scored["meta"].tolist() == ['{"likes": 3}', ""] and scored["tags"].tolist() == ['["драма", "семья"]', "5"]
     assert scored["sentiment"].tolist() == ["positive", "negative"]

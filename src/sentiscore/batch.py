@@ -88,7 +88,7 @@ def read_chunks(path: Path, chunk_rows: int, encoding: str | None = None) -> Ite
         done, total = 0, max(parquet.metadata.num_rows, 1)
         for batch in parquet.iter_batches(batch_size=chunk_rows):
             done += batch.num_rows
-            yield batch.to_pandas(), done / total
+            yield batch.to_pandas(integer_object_nulls=True), done / total  # ids with gaps stay whole numbers
         return
     size = max(path.stat().st_size, 1)
     encoding = encoding or text_encoding(path)
@@ -127,7 +127,7 @@ def record_frames(records: Iterable[dict | None], chunk_rows: int) -> Iterator[p
 
 
 def _records_frame(records: list[dict], unreadable: list[int]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(records, index=pd.RangeIndex(len(records)))
+    frame = pd.DataFrame(records, index=pd.RangeIndex(len(records)), dtype=object)  # 123 stays 123, not 123.0
     frame.attrs["unreadable"] = unreadable
     return frame
 
@@ -572,7 +572,9 @@ def write_atomically(frame: pd.DataFrame, path: Path, fmt: str) -> None:
     """Write to a temporary name in the same folder, flush to disk, then rename: the shard is whole or absent."""
     temporary = path.with_name(f".{path.name}.tmp")
     if fmt == "parquet":
-        frame.to_parquet(temporary, index=False)
+        import pyarrow.parquet as pq
+
+        pq.write_table(arrow_table(frame), temporary)
     elif fmt == "jsonl":
         frame.to_json(temporary, orient="records", lines=True, force_ascii=False)
     else:
@@ -585,23 +587,54 @@ def write_atomically(frame: pd.DataFrame, path: Path, fmt: str) -> None:
 def write_delimited(frame: pd.DataFrame, path: Path, separator: str) -> None:
     """A CSV or TSV file, by pyarrow's writer: 5-7x as fast as pandas' on scored dev reviews (8-13 against 61-62
     µs per review, benchmarks/cpu_side.py), and it lets go of Python's lock, which the model's thread needs on a
-    GPU. A frame it cannot write (lists and objects of a JSONL or Parquet input) goes through pandas, its nested
-    cells written as JSON."""
-    import pyarrow as pa
+    GPU."""
     import pyarrow.csv as pa_csv
+
+    pa_csv.write_csv(arrow_table(frame, flat=True), path,
+                     pa_csv.WriteOptions(delimiter=separator, quoting_style="needed"))
+
+
+def arrow_table(frame: pd.DataFrame, flat: bool = False):
+    """The frame as an Arrow table, whatever its cells. A column Arrow cannot type, as a JSON field that is 5 in
+    one record and "пять" in the next, becomes text; so does, with ``flat`` (CSV, TSV), a column of lists or
+    objects, written as JSON."""
+    import pyarrow as pa
 
     try:
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        pa_csv.write_csv(table, path, pa_csv.WriteOptions(delimiter=separator, quoting_style="needed"))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        nested = {name: frame[name].map(_json_cell) for name in frame.columns if frame[name].dtype == object}
-        frame.assign(**nested).to_csv(path, sep=separator, index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        untyped = {name: frame[name].map(text_cell) for name in frame.columns
+                   if frame[name].dtype == object and not _arrow_types(frame[name])}
+        table = pa.Table.from_pandas(frame.assign(**untyped), preserve_index=False)
+    if flat:
+        for index, field_ in enumerate(table.schema):
+            if pa.types.is_nested(field_.type):
+                table = table.set_column(index, field_.name, column_as_text(table[index]))
+    return table
 
 
-def _json_cell(value: object) -> object:
+def _arrow_types(column: pd.Series) -> bool:
+    import pyarrow as pa
+
+    try:
+        pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    return True
+
+
+def column_as_text(column):
+    """An Arrow column as strings: lists and objects as JSON, nulls kept."""
+    import pyarrow as pa
+
+    return pa.array([text_cell(value) for value in column.to_pylist()], pa.string())
+
+
+def text_cell(value: object) -> str | None:
+    """A cell as text: lists and objects (numpy arrays among them, from Parquet) as JSON, missing values None."""
     if isinstance(value, (list, tuple, dict, np.ndarray)):
         return json.dumps(value, ensure_ascii=False, default=lambda inner: inner.tolist())
-    return value
+    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value)
 
 
 def merge_shards(parts: Path, output: Path, fmt: str) -> int:
@@ -624,16 +657,36 @@ def _merge_parquet(shards: list[Path], temporary: Path) -> int:
     import pyarrow.parquet as pq
 
     rows = 0
-    schema = pa.unify_schemas([pq.read_schema(s) for s in shards], promote_options="permissive")
+    schema = _merged_schema([pq.read_schema(s) for s in shards])
     with pq.ParquetWriter(temporary, schema) as writer:
         for shard in shards:
             table = pq.read_table(shard)
             for field_ in schema:
                 if field_.name not in table.column_names:
                     table = table.append_column(field_.name, pa.nulls(table.num_rows, field_.type))
+                elif field_.type == pa.string() and table.schema.field(field_.name).type != pa.string():
+                    index = table.column_names.index(field_.name)
+                    table = table.set_column(index, field_.name, column_as_text(table[index]))
             rows += table.num_rows
             writer.write_table(table.select(schema.names).cast(schema))
     return rows
+
+
+def _merged_schema(schemas: list):
+    """One schema for shards whose columns may differ: types widened where Arrow can (null to int to float),
+    text where it cannot (a field that is a number in one shard and text or a list in another)."""
+    import pyarrow as pa
+
+    fields: dict[str, pa.Field] = {}
+    for schema in schemas:
+        for field_ in schema:
+            known = fields.setdefault(field_.name, field_)
+            try:
+                fields[field_.name] = pa.unify_schemas([pa.schema([known]), pa.schema([field_])],
+                                                       promote_options="permissive").field(0)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                fields[field_.name] = pa.field(field_.name, pa.string())
+    return pa.schema(list(fields.values()), metadata=schemas[0].metadata)
 
 
 def _merge_text(shards: list[Path], temporary: Path, output: Path, fmt: str) -> int:
