@@ -92,9 +92,12 @@ def test_cli_version_is_the_installed_package_version(capsys):
 
 def test_cli_score_and_evaluate_on_the_bundled_example(tmp_path, capsys):
     example = "data/example_reviews.csv"
-    assert main(["score", example, "-o", str(tmp_path / "out.jsonl"), "--quiet"]) == 0
+    assert main(["score", example, "-o", str(tmp_path / "out.jsonl")]) == 0
     scored = pd.read_json(tmp_path / "out.jsonl", lines=True)
     assert len(scored) == len(pd.read_csv(example)) == 12
+    assert capsys.readouterr().err.splitlines()[-1].endswith("(10 ok, 1 empty, 1 not_russian)")
+    assert main(["score", example, "-o", str(tmp_path / "out.jsonl"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
     assert main(["evaluate", example, "-o", str(tmp_path / "report"), "--bootstrap", "50"]) == 0
     metrics = json.loads((tmp_path / "report" / "metrics.json").read_text())
     assert metrics["overall"]["n_score"] == 8

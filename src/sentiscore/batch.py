@@ -23,7 +23,7 @@ import shutil
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -181,6 +181,8 @@ class JobSummary:
     skipped_shards: int
     seconds: float
     output: Path
+    statuses: dict[str, int] = field(default_factory=dict)
+    """Rows of this run per ``status``, most frequent first."""
 
 
 class Progress:
@@ -397,8 +399,6 @@ def default_workers(scorer: Scorer) -> int:
 def scored_on_ray(chunks: Iterator[Chunk], model: str | Path | None, *, address: str | None, actors: int,
                   gpus_per_actor: float, device: str) -> Iterator[tuple[Chunk, pd.DataFrame | None]]:
     """Chunks scored by a pool of Ray actors, each holding one copy of the model; results come back in order."""
-    from collections import deque
-
     import ray
     from ray.util import ActorPool
 
@@ -492,7 +492,7 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     else:
         raise ValueError(f"engine must be local or ray, not {engine!r}")
 
-    started, shards, skipped, rows = time.time(), 0, 0, 0
+    started, shards, skipped, rows, statuses = time.time(), 0, 0, 0, Counter()
     meter = Progress(len(files), progress)
     # Shards are written by a thread while the model scores the next chunk; at most two wait to be written.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentiscore-writer") as writer:
@@ -506,6 +506,7 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
                     scored.iloc[chunk.unreadable, scored.columns.get_loc("status")] = STATUS_DECODE_ERROR
                 writes.append(writer.submit(write_atomically, scored, chunk.shard, shard_format))
                 rows += len(scored)
+                statuses.update(scored["status"].value_counts().to_dict())
             while writes and (writes[0].done() or len(writes) > 2):
                 writes.popleft().result()
             meter.update(0 if scored is None else len(scored), chunk.file_index, chunk.share)
@@ -518,7 +519,7 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
         total = sum(_count_rows(shard, shard_format) for shard in parts.glob(f"part-*.{shard_format}"))
     else:
         total = merge_shards(parts, output, shard_format)
-    return JobSummary(total, rows, shards, skipped, time.time() - started, output)
+    return JobSummary(total, rows, shards, skipped, time.time() - started, output, dict(statuses.most_common()))
 
 
 def _model_config(path: Path) -> str:

@@ -137,10 +137,13 @@ def run_score(args: argparse.Namespace) -> int:
                          engine=args.engine, address=args.address, actors=args.actors,
                          gpus_per_actor=args.gpus_per_actor, device=args.device, workers=args.workers)
     if not args.quiet:
-        resumed = f" ({summary.skipped_shards} of {summary.shards} shards done by an earlier run)" \
-            if summary.skipped_shards else ""
         rows = f"{summary.rows:,} row{'s' * (summary.rows != 1)}"
-        print(f"sentiscore: {rows} scored into {summary.output} in {summary.seconds:.1f} s{resumed}", file=sys.stderr)
+        statuses = ", ".join(f"{count:,} {status}" for status, count in summary.statuses.items())
+        if summary.skipped_shards:
+            statuses = (f"{summary.skipped_shards} of {summary.shards} shards done by an earlier run"
+                        + (f"; this run: {statuses}" if statuses else ""))
+        print(f"sentiscore: {rows} scored into {summary.output} in {summary.seconds:.1f} s ({statuses})",
+              file=sys.stderr)
     return 0
 
 
