@@ -214,8 +214,12 @@ class Progress:
         elif self.enabled and (time.time() - self.last_line >= self.every):
             self.last_line = time.time()
             progressed, remaining = done - self.resumed_at, 100 * self.files - done
-            eta = f"{elapsed * remaining / progressed:,.0f} s" if progressed and remaining > 0 else (
-                "0 s" if remaining <= 0 else "unknown")
+            if remaining <= 0:
+                eta = "0 s"
+            elif progressed:
+                eta = f"{elapsed * remaining / progressed:,.0f} s"
+            else:
+                eta = "unknown"
             print(f"sentiscore: {self.rows:,} rows, {done / self.files:.1f} % of the input, "
                   f"{rate:,.0f} rows/s, ETA {eta}", file=sys.stderr, flush=True)
 
@@ -605,7 +609,7 @@ def arrow_table(frame: pd.DataFrame, flat: bool = False):
         table = pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         untyped = {name: frame[name].map(text_cell) for name in frame.columns
-                   if frame[name].dtype == object and not _arrow_types(frame[name])}
+                   if frame[name].dtype == object and not _arrow_can_type(frame[name])}
         table = pa.Table.from_pandas(frame.assign(**untyped), preserve_index=False)
     if flat:
         for index, field_ in enumerate(table.schema):
@@ -614,7 +618,7 @@ def arrow_table(frame: pd.DataFrame, flat: bool = False):
     return table
 
 
-def _arrow_types(column: pd.Series) -> bool:
+def _arrow_can_type(column: pd.Series) -> bool:
     import pyarrow as pa
 
     try:

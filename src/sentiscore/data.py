@@ -329,8 +329,7 @@ def load_reviews(path: str | Path | Iterable[str | Path], *, text_column: str = 
         if sentiment_column and not _blank(cell := record.get(sentiment_column)):
             label = sentiment_of_label(cell)
         rows.append(review_row(
-            text, sentiment=label,
-            score10=score10, domain=domain, score_from_text=not score_column,
+            text, sentiment=label, score10=score10, domain=domain, score_from_text=not score_column,
             group=str(record.get(group_column)) if group_column else str(index), source=str(path)))
     if unreadable_scores:
         warnings.warn(f"{path}: {unreadable_scores} cell(s) of {score_column!r} are not numbers and count as "
