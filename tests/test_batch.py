@@ -105,8 +105,19 @@ def test_shards_of_another_job_are_refused(tmp_path):
     parts = tmp_path / "scored.csv.parts"
     parts.mkdir()
     (parts / "manifest.json").write_text(json.dumps({"inputs": [], "chunk_rows": 1}))
+    (parts / "part-000000.csv").write_text("text\nОтличный фильм\n")
     with pytest.raises(ValueError, match="another job"):
         score_file(source, tmp_path / "scored.csv", model="sentiscore-lite", progress=False)
+
+
+def test_a_job_stopped_before_its_first_shard_binds_nothing(tmp_path):
+    source = tmp_path / "reviews.csv"
+    reviews_frame(10).to_csv(source, index=False)
+    with pytest.raises(ValueError, match="must be 1 or more, not 0"):
+        score_file(source, tmp_path / "scored.csv", model="sentiscore-lite", chunk_rows=0, progress=False)
+    (tmp_path / "scored.csv.parts").mkdir()
+    (tmp_path / "scored.csv.parts" / "manifest.json").write_text(json.dumps({"inputs": [], "chunk_rows": 1}))
+    assert score_file(source, tmp_path / "scored.csv", model="sentiscore-lite", progress=False).rows == 10
 
 
 def test_no_text_column_is_a_clear_error(tmp_path):

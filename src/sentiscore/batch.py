@@ -437,6 +437,9 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     None starts a local one) with ``actors`` copies of the model; the rows come out the same. ``workers``: processes
     that prepare the texts for the local engine (None: ``default_workers``; 0: a thread); ``model_thread``: see
     ``scored_locally`` (None: where the model runs on a GPU)."""
+    for name, value in (("chunk_rows (--batch-size)", chunk_rows), ("actors", actors)):
+        if value < 1:
+            raise ValueError(f"{name} must be 1 or more, not {value}")
     files = input_files(input_spec)
     output = Path(output)
     if any(output.resolve() == path.resolve() for path in files):
@@ -563,7 +566,7 @@ def _check_manifest(parts: Path, files: list[Path], chunk_rows: int, columns: li
     job = {"inputs": [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in files],
            "chunk_rows": chunk_rows, "columns": columns, "model": list(model)}
     manifest = parts / MANIFEST
-    if manifest.exists():
+    if manifest.exists() and any(parts.glob("part-*")):  # a run that stopped before its first shard binds nothing
         if json.loads(manifest.read_text()) != job:
             raise ValueError(f"{parts} holds shards of another job (other input, chunk size or model): "
                              f"remove it to start again")
