@@ -99,6 +99,25 @@ def test_glob_of_shards_to_a_folder_with_ids_only(tmp_path):
     assert list(scored.columns) == ["review_id", *OUTPUT_COLUMNS]
 
 
+def test_a_partitioned_folder_is_read_whole_and_an_output_inside_it_is_not_input(tmp_path):
+    frame = reviews_frame(30)
+    for number, day in enumerate(["day=01", "day=02", "day=03"]):
+        (tmp_path / "dump" / day).mkdir(parents=True)
+        frame.iloc[10 * number:10 * (number + 1)].to_parquet(tmp_path / "dump" / day / "part-0.parquet")
+    (tmp_path / "dump" / ".cache").mkdir()
+    frame.to_parquet(tmp_path / "dump" / ".cache" / "copy.parquet")
+    assert len(input_files(str(tmp_path / "dump" / "**" / "*.parquet"))) == 3
+    output = tmp_path / "dump" / "scored"
+    for run in range(2):  # the second run finds the first one's shards inside the input folder
+        summary = score_file(tmp_path / "dump", output, model="sentiscore-lite", id_column="review_id",
+                             chunk_rows=10, progress=False)
+        assert (summary.rows, summary.skipped_shards) == (30, 3 * run)
+    scored = pd.concat(pd.read_parquet(shard) for shard in sorted(output.glob("part-*.parquet")))
+    assert list(scored["review_id"]) == list(frame["review_id"])
+    with pytest.raises(ValueError, match="holds the input"):
+        score_file(tmp_path / "dump" / "day=01", tmp_path / "dump" / "day=01", model="sentiscore-lite")
+
+
 def test_shards_of_another_job_are_refused(tmp_path):
     source = tmp_path / "reviews.csv"
     reviews_frame(10).to_csv(source, index=False)

@@ -53,12 +53,13 @@ MANIFEST = "manifest.json"
 
 
 def input_files(spec: str | Path) -> list[Path]:
-    """The files a job reads, in order: one file, the files a glob matches, or the review files of a folder."""
+    """The files a job reads, in order: one file, the files a glob matches (``**`` reaches into subfolders), or
+    the review files of a folder and its subfolders (shards partitioned as ``date=2026-11-27/part-0.parquet``)."""
     path = Path(spec)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and _is_review_file(p))
+        files = sorted(p for p in path.rglob("*") if p.is_file() and _is_review_file(p, path))
     elif any(ch in str(spec) for ch in "*?["):
-        files = sorted(Path(p) for p in glob.glob(str(spec)) if _is_review_file(Path(p)))
+        files = sorted(Path(p) for p in glob.glob(str(spec), recursive=True) if _is_review_file(Path(p)))
     else:
         files = [path]
     if not files or not files[0].exists():
@@ -66,12 +67,13 @@ def input_files(spec: str | Path) -> list[Path]:
     return files
 
 
-def _is_review_file(path: Path) -> bool:
+def _is_review_file(path: Path, folder: Path | None = None) -> bool:
     try:
         file_format(path)
     except ValueError:
         return False
-    return not path.name.startswith(".")
+    hidden = path.relative_to(folder).parts if folder else (path.name,)  # .git, a job's .parts and .tmp files
+    return not any(part.startswith(".") or part.endswith(".parts") for part in hidden)
 
 
 def read_chunks(path: Path, chunk_rows: int, encoding: str | None = None) -> Iterator[tuple[pd.DataFrame, float]]:
@@ -440,11 +442,15 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     for name, value in (("chunk_rows (--batch-size)", chunk_rows), ("actors", actors)):
         if value < 1:
             raise ValueError(f"{name} must be 1 or more, not {value}")
-    files = input_files(input_spec)
     output = Path(output)
+    to_folder = str(output).endswith(os.sep) or output.is_dir() or not output.suffix
+    files = input_files(input_spec)
+    if to_folder:  # an output folder inside the input folder: its shards are not input
+        files = [path for path in files if output.resolve() not in path.resolve().parents]
+        if not files:
+            raise ValueError(f"{output} holds the input: write the predictions to another folder")
     if any(output.resolve() == path.resolve() for path in files):
         raise ValueError(f"{output} is the input: write the predictions to another file")
-    to_folder = str(output).endswith(os.sep) or output.is_dir() or not output.suffix
     shard_format = file_format(files[0]) if to_folder else file_format(output)
     parts = output if to_folder else output.with_name(output.name + ".parts")
     if engine == "ray":
@@ -725,6 +731,10 @@ def _merge_text(shards: list[Path], temporary: Path, output: Path, fmt: str) -> 
 
 
 def _count_rows(shard: Path, fmt: str) -> int:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(shard).metadata.num_rows
     if fmt == "jsonl":
         with shard.open(encoding="utf-8") as lines:
             return sum(1 for _ in lines)
