@@ -11,6 +11,9 @@ sentiscore: `sentiscore score` on a CSV of the same reviews (reads whole reviews
 
 Run: python benchmarks/throughput.py [--reviews 200] [--device cpu|cuda] [--model sentiscore-e5-ru] [--texts FILE]
                                     [--plain-reviews 1000] [--plain-model NAME] [--profile] [--compare-model-thread]
+                                    [--rounds 1]
+``--rounds N`` runs every way N times, taking turns, and prints each round's speed-ups and their median: on a
+shared machine single runs vary by 10-15 %.
 ``--plain-model`` runs the plain loop over another model than sentiscore's (the default: the same), to set a faster
 model against the plain loop over the default one.
 ``--profile`` prints where sentiscore's main thread spends its time (cProfile), the thread a GPU waits on.
@@ -27,6 +30,7 @@ import argparse
 import contextlib
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,6 +115,7 @@ def main() -> None:
     parser.add_argument("--plain-model", help="the model of the plain loop, if not --model")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--compare-model-thread", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--only", choices=list(WAYS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only:
@@ -120,26 +125,38 @@ def main() -> None:
         print(json.dumps({"reviews": len(texts), "seconds": seconds,
                           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
         return
-    results = {}
     ways = ["plain", *([OWN_THREAD, MAIN_THREAD] if args.compare_model_thread else ["sentiscore"])]
-    for way in ways:
-        count = min(args.reviews, args.plain_reviews) if way == "plain" else args.reviews
-        model = (args.plain_model or args.model) if way == "plain" else args.model
-        done = subprocess.run([sys.executable, __file__, "--only", way, "--reviews", str(count), "--device",
-                               args.device, "--model", model, "--data-dir", str(args.data_dir),
-                               *(["--texts", str(args.texts)] if args.texts else []),
-                               *(["--profile"] if args.profile else [])],
-                              capture_output=True, text=True, check=True)
-        *printed, last = done.stdout.strip().splitlines()
+    speed_ups: dict[str, list[float]] = {way: [] for way in ways[1:]}
+    for round_ in range(1, args.rounds + 1):
+        results = {way: run_way(way, args) for way in ways}
+        print(f"{args.model} on {args.device}, the plain loop over {args.plain_model or args.model}"
+              + (f", round {round_} of {args.rounds}" if args.rounds > 1 else ""))
+        rates = {way: r["reviews"] / r["seconds"] for way, r in results.items()}
+        for way, r in results.items():
+            print(f"  {way:<37} {rates[way]:8.2f} reviews/s over {r['reviews']:,} reviews   "
+                  f"peak RSS {r['peak_rss_mb']:6.0f} MB")
+        for way in ways[1:]:
+            speed_ups[way].append(rates[way] / rates["plain"])
+            print(f"  speed-up, {way:<27} {speed_ups[way][-1]:8.2f}x")
+    if args.rounds > 1:
+        for way, values in speed_ups.items():
+            print(f"speed-up, {way}, median of {args.rounds} rounds: {statistics.median(values):.2f}x "
+                  f"(rounds: {', '.join(f'{v:.2f}' for v in values)})")
+
+
+def run_way(way: str, args: argparse.Namespace) -> dict:
+    """One way's run in a process of its own: its reviews, seconds and peak memory."""
+    count = min(args.reviews, args.plain_reviews) if way == "plain" else args.reviews
+    model = (args.plain_model or args.model) if way == "plain" else args.model
+    done = subprocess.run([sys.executable, __file__, "--only", way, "--reviews", str(count), "--device",
+                           args.device, "--model", model, "--data-dir", str(args.data_dir),
+                           *(["--texts", str(args.texts)] if args.texts else []),
+                           *(["--profile"] if args.profile else [])],
+                          capture_output=True, text=True, check=True)
+    *printed, last = done.stdout.strip().splitlines()
+    if printed:
         print("\n".join(printed))
-        results[way] = json.loads(last)
-    print(f"{args.model} on {args.device}, the plain loop over {args.plain_model or args.model}")
-    rates = {way: r["reviews"] / r["seconds"] for way, r in results.items()}
-    for way, r in results.items():
-        print(f"  {way:<37} {rates[way]:8.2f} reviews/s over {r['reviews']:,} reviews   "
-              f"peak RSS {r['peak_rss_mb']:6.0f} MB")
-    for way in ways[1:]:
-        print(f"  speed-up, {way:<27} {rates[way] / rates['plain']:8.2f}x")
+    return json.loads(last)
 
 
 if __name__ == "__main__":
