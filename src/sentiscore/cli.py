@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(handler=run_predict)
 
     score = commands.add_parser("score", help="score a CSV / TSV / JSONL / Parquet file of reviews")
-    score.add_argument("input")
+    score.add_argument("input", help="a CSV / TSV / JSON / JSONL / Parquet file (.gz, .zst too), a glob "
+                                      "('dump/**/*.jsonl.gz') or a folder, its subfolders included")
     score.add_argument("-o", "--output", required=True, help="output file; its extension sets the format")
     score.add_argument("--text-column", help="column holding the review (default: text, review, content, ...)")
     score.add_argument("--id-column", help="keep only this column of the input beside the predictions")
