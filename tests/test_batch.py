@@ -1,5 +1,6 @@
 """Batch scoring of files: formats, shards, resuming after a real kill."""
 
+import gc
 import gzip
 import json
 import os
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sentiscore import data
-from sentiscore.batch import OUTPUT_COLUMNS, input_files, score_file, score_frame
+from sentiscore.batch import OUTPUT_COLUMNS, arrow_table, input_files, score_file, score_frame
 from tests.conftest import NEGATIVE, POSITIVE, ROOT
 
 GOOD = "Отличный фильм, пересмотрю ещё не раз"
@@ -511,6 +512,21 @@ def test_whole_numbers_with_gaps_stay_whole(tmp_path, suffix):
                                   [{"text": GOOD, "user_id": None}, {"text": BAD, "user_id": 9007199254740993}]))
     score_file(source, tmp_path / "scored.csv", model="sentiscore-lite", progress=False)
     assert pd.read_csv(tmp_path / "scored.csv", dtype=str)["user_id"].tolist()[1] == "9007199254740993"  # not 9.0e15
+
+
+def test_a_column_arrow_cannot_type_leaves_no_arrow_memory_behind():
+    import pyarrow as pa
+
+    frame = pd.DataFrame({"text": [GOOD] * 500, "price": pd.array([5, "договорная"] * 250, dtype=object)})
+    gc.disable()  # what is left must be freed when the table goes, not at a garbage collection
+    try:
+        before = pa.total_allocated_bytes()
+        table = arrow_table(frame)
+        assert table.column("price").to_pylist()[:2] == ["5", "договорная"]
+        del table
+        assert pa.total_allocated_bytes() == before
+    finally:
+        gc.enable()
 
 
 def test_nested_json_values_come_out_in_a_csv_as_text(tmp_path):
