@@ -448,6 +448,19 @@ def test_lists_and_objects_of_the_input_come_out_as_json_cells(tmp_path, output_
     assert list(scored["sentiment"]) == ["positive", "negative"]
 
 
+def test_a_tsv_whose_quotes_are_text_keeps_every_row_and_quote(tmp_path):
+    texts = ['"Цитата" из фильма — лучшее, что я слышал', "Обычный отзыв, без кавычек",
+             '"Начало цитаты, которую автор так и не закрыл', "Ещё один отзыв", 'Фильм "на один раз"']
+    joined = tmp_path / "joined.tsv"  # written by joining fields with tabs: no CSV-style quoting
+    joined.write_text("id\ttext\n" + "".join(f"{i}\t{text}\n" for i, text in enumerate(texts)))
+    quoted = tmp_path / "quoted.tsv"  # pandas' (and Excel's) quoting: a quoted cell may hold a tab or a line break
+    pd.DataFrame({"id": [0, 1], "text": ['"Цитата" из фильма\nвторая строка', "с\tтабом"]}).to_csv(
+        quoted, sep="\t", index=False)
+    for source, expected in ((joined, texts), (quoted, ['"Цитата" из фильма\nвторая строка', "с\tтабом"])):
+        score_file(source, tmp_path / f"{source.stem}.jsonl", model="sentiscore-lite", progress=False)
+        assert pd.read_json(tmp_path / f"{source.stem}.jsonl", lines=True)["text"].tolist() == expected
+
+
 def test_semicolon_separated_csv_from_a_russian_excel(tmp_path):
     source = tmp_path / "excel.csv"
     source.write_bytes(f'отзыв;оценка\n"{GOOD}";5\n"{BAD}, и всё";1\n'.encode("cp1251"))

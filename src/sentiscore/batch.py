@@ -36,8 +36,8 @@ import pandas as pd
 from .data import (
     FALLBACK_ENCODING,
     compression_of,
-    csv_separator,
     decompressed,
+    delimited_options,
     file_format,
     json_records,
     text_encoding,
@@ -101,9 +101,9 @@ def read_chunks(path: Path, chunk_rows: int, encoding: str | None = None) -> Ite
                 yield frame, min(raw.tell() / size, 1.0)
             return
         try:
-            reader = pd.read_csv(raw, sep="\t" if fmt == "tsv" else csv_separator(path, encoding),
-                                 chunksize=chunk_rows, dtype=str, keep_default_na=False, na_values=[""],
-                                 encoding=encoding, encoding_errors="replace", compression=compression_of(path))
+            reader = pd.read_csv(raw, **delimited_options(path, encoding), chunksize=chunk_rows, dtype=str,
+                                 keep_default_na=False, na_values=[""], encoding=encoding, encoding_errors="replace",
+                                 compression=compression_of(path))
         except pd.errors.EmptyDataError:  # not even a header: no rows
             return
         with reader:

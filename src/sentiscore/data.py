@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import csv
 import gzip
 import hashlib
 import io
@@ -108,8 +109,7 @@ def read_records(path: str | Path | Iterable[str | Path]) -> Iterator[dict]:
         options = {}
         if fmt != "parquet":
             encoding = text_encoding(one)
-            options.update(sep="\t" if fmt == "tsv" else csv_separator(one, encoding), encoding=encoding,
-                           encoding_errors="replace")
+            options.update(**delimited_options(one, encoding), encoding=encoding, encoding_errors="replace")
         builder = "csv" if fmt == "tsv" else fmt
         yield from datasets.load_dataset(builder, data_files=[one], split="train", **options)
 
@@ -178,6 +178,34 @@ def _json_records(path: str) -> Iterator[dict]:
     if unreadable:
         warnings.warn(f"{path}: {unreadable} record(s) are not JSON objects (cut short?) and were left out",
                       stacklevel=3)
+
+
+def delimited_options(path: str | Path, encoding: str | None = None) -> dict:
+    """How pandas reads a CSV or TSV file: its separator and, for TSV, what its quotes are (``tsv_quoting``)."""
+    if file_format(path) == "tsv":
+        return {"sep": "\t", "quoting": tsv_quoting(path, encoding)}
+    return {"sep": csv_separator(path, encoding)}
+
+
+_QUOTED_FIELD = re.compile(r'"(?:[^"]|"")*"')
+
+
+def tsv_quoting(path: str | Path, encoding: str | None = None) -> int:
+    """``csv.QUOTE_NONE`` when a TSV file's quotes are characters of its text, as in a file written by joining
+    fields with tabs, where a review may open with a quote it closes mid-field (CSV-style reading would drop
+    them, or swallow the rest of the file into one cell): every line of its first megabyte splits by tabs into
+    the header's fields, and some field opens with a quote that does not close it. Else ``csv.QUOTE_MINIMAL``,
+    the quoting pandas and Excel write."""
+    with _open(path, "rt", encoding=encoding or text_encoding(path), errors="replace") as text:
+        sample = text.read(SNIFFED_BYTES)
+    lines = sample.split("\n")
+    if len(sample) == SNIFFED_BYTES:  # the last line may be cut
+        lines.pop()
+    rows = [line.rstrip("\r").split("\t") for line in lines if line.strip()]
+    if len(rows) < 2 or any(len(row) != len(rows[0]) for row in rows):
+        return csv.QUOTE_MINIMAL
+    literal = any(cell.startswith('"') and not _QUOTED_FIELD.fullmatch(cell) for row in rows for cell in row)
+    return csv.QUOTE_NONE if literal else csv.QUOTE_MINIMAL
 
 
 def csv_separator(path: str | Path, encoding: str | None = None) -> str:
