@@ -15,6 +15,7 @@ import pytest
 
 from sentiscore import data
 from sentiscore.batch import OUTPUT_COLUMNS, arrow_table, input_files, score_file, score_frame
+from sentiscore.cli import main
 from tests.conftest import NEGATIVE, POSITIVE, ROOT
 
 GOOD = "Отличный фильм, пересмотрю ещё не раз"
@@ -459,6 +460,27 @@ def test_a_tsv_whose_quotes_are_text_keeps_every_row_and_quote(tmp_path):
     for source, expected in ((joined, texts), (quoted, ['"Цитата" из фильма\nвторая строка', "с\tтабом"])):
         score_file(source, tmp_path / f"{source.stem}.jsonl", model="sentiscore-lite", progress=False)
         assert pd.read_json(tmp_path / f"{source.stem}.jsonl", lines=True)["text"].tolist() == expected
+
+
+def test_a_compressed_file_cut_short_is_read_up_to_its_cut(tmp_path, capsys):
+    lines = "".join(json.dumps({"id": i, "text": f"{GOOD}, номер {i}"}, ensure_ascii=False) + "\n" for i in range(4000))
+    packed = gzip.compress(lines.encode())
+    source = tmp_path / "scraper-killed.jsonl.gz"
+    source.write_bytes(packed[: len(packed) // 2])
+    with pytest.warns(UserWarning, match="scraper-killed.jsonl.gz ends before its compressed stream"):
+        summary = score_file(source, tmp_path / "scored.jsonl", model="sentiscore-lite", progress=False)
+    scored = pd.read_json(tmp_path / "scored.jsonl", lines=True)
+    assert 0 < summary.rows < 4000 and list(scored["id"].iloc[:-1]) == list(range(summary.rows - 1))
+    assert set(scored["status"].iloc[:-1]) == {"ok"}  # the last line may be cut mid-record
+    assert main(["score", str(source), "-o", str(tmp_path / "again.jsonl"), "--model", "sentiscore-lite"]) == 0
+    assert "sentiscore: warning: " in capsys.readouterr().err  # one line, not Python's warning with its source
+    table = tmp_path / "scraper-killed.csv.gz"  # a CSV cut inside a quoted review cannot be read past its cut
+    packed = gzip.compress(pd.DataFrame({"text": [f"{BAD}, номер {i}" for i in range(4000)]}).to_csv(index=False)
+                           .encode())
+    table.write_bytes(packed[: len(packed) // 2])
+    with pytest.warns(UserWarning, match="ends before"), \
+            pytest.raises(ValueError, match=r"scraper-killed.csv.gz cannot be read as CSV after its first [\d,]+ rows"):
+        score_file(table, tmp_path / "scored.csv", model="sentiscore-lite", progress=False)
 
 
 def test_semicolon_separated_csv_from_a_russian_excel(tmp_path):

@@ -96,19 +96,26 @@ def read_chunks(path: Path, chunk_rows: int, encoding: str | None = None) -> Ite
     encoding = encoding or text_encoding(path)
     with path.open("rb") as raw:
         if fmt == "jsonl":
-            text = io.TextIOWrapper(decompressed(raw, compression_of(path)), encoding=encoding, errors="replace")
+            text = io.TextIOWrapper(decompressed(raw, compression_of(path), str(path)), encoding=encoding,
+                                    errors="replace")
             for frame in record_frames(json_records(text, str(path)), chunk_rows):
                 yield frame, min(raw.tell() / size, 1.0)
             return
+        stream = decompressed(raw, compression_of(path), str(path))
         try:
-            reader = pd.read_csv(raw, **delimited_options(path, encoding), chunksize=chunk_rows, dtype=str,
-                                 keep_default_na=False, na_values=[""], encoding=encoding, encoding_errors="replace",
-                                 compression=compression_of(path))
+            reader = pd.read_csv(stream, **delimited_options(path, encoding), chunksize=chunk_rows, dtype=str,
+                                 keep_default_na=False, na_values=[""], encoding=encoding, encoding_errors="replace")
         except pd.errors.EmptyDataError:  # not even a header: no rows
             return
+        rows = 0
         with reader:
-            for frame in reader:
-                yield frame, min(raw.tell() / size, 1.0)
+            try:
+                for frame in reader:
+                    rows += len(frame)
+                    yield frame, min(raw.tell() / size, 1.0)
+            except pd.errors.ParserError as error:  # a quote left open: a file cut short, or not CSV
+                raise ValueError(f"{path} cannot be read as {fmt.upper()} after its first {rows:,} rows: {error}") \
+                    from None
 
 
 def record_frames(records: Iterable[dict | None], chunk_rows: int) -> Iterator[pd.DataFrame]:

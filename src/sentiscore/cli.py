@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from . import __version__
@@ -17,7 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.handler(args)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"sentiscore: error: {error}", file=sys.stderr)
         return 2
@@ -25,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         resume = " (the same command resumes it)" if args.handler is run_score else ""
         print(f"sentiscore: interrupted{resume}", file=sys.stderr)
         return 130
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"sentiscore: warning: {message}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -215,29 +215,65 @@ def csv_separator(path: str | Path, encoding: str | None = None) -> str:
     return ";" if header.count(";") > header.count(",") else ","
 
 
-def decompressed(raw: BinaryIO, compression: str | None) -> BinaryIO:
-    """A binary stream of ``raw``'s decompressed bytes (``compression`` as ``compression_of`` names it)."""
+def decompressed(raw: BinaryIO, compression: str | None, name: str = "", close_raw: bool = False) -> BinaryIO:
+    """A binary stream of ``raw``'s decompressed bytes (``compression`` as ``compression_of`` names it). A file
+    cut off mid-write (a scraper stopped) ends where its bytes end, where gzip, bz2 and xz raise at the end of the
+    job; a warning names it where ``name`` is given (not for a look at a file's first megabyte). ``close_raw``:
+    closing the stream closes ``raw`` too."""
+    if compression is None:
+        return raw
     if compression == "zstd":
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(raw)
-    if compression == "gzip":
-        return gzip.GzipFile(fileobj=raw)
-    return {"bz2": bz2.BZ2File, "xz": lzma.LZMAFile}[compression](raw) if compression else raw
+        stream = zstandard.ZstdDecompressor().stream_reader(raw, closefd=close_raw)
+    elif compression == "gzip":
+        stream = gzip.GzipFile(fileobj=raw)
+    else:
+        stream = {"bz2": bz2.BZ2File, "xz": lzma.LZMAFile}[compression](raw)
+    return io.BufferedReader(_EndsWhereCut(stream, name, raw if close_raw else None))
 
 
-def _open(path: str | Path, mode: str, **text_options):
+class _EndsWhereCut(io.RawIOBase):
+    """A decompressed stream that ends where its file was cut off, where the decompressor raises EOFError."""
+
+    def __init__(self, stream: BinaryIO, name: str, raw: BinaryIO | None) -> None:
+        self.stream, self.name, self.raw, self.cut = stream, name, raw, False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.cut:
+            return 0
+        try:
+            data = self.stream.read(len(buffer))
+        except EOFError:
+            self.cut = True
+            if self.name:
+                warnings.warn(f"{self.name} ends before its compressed stream does (cut short?): read up to there",
+                              stacklevel=2)
+            return 0
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.stream.close()
+        if self.raw is not None:
+            self.raw.close()
+        super().close()
+
+
+def _open(path: str | Path, mode: str, warn_cut: bool = False, **text_options):
     compression = compression_of(path)
-    if compression == "zstd":
-        import zstandard
-
-        return zstandard.open(path, mode, **text_options)
-    opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression, open)
-    return opener(path, mode, **text_options)
+    if compression is None:
+        return open(path, mode, **text_options)
+    raw = open(path, "rb")  # noqa: SIM115 -- closed with the stream that reads it (close_raw)
+    stream = decompressed(raw, compression, str(path) if warn_cut else "", close_raw=True)
+    return io.TextIOWrapper(stream, **text_options) if "t" in mode else stream
 
 
 def _open_text(path: str):
-    return _open(path, "rt", encoding=text_encoding(path), errors="replace")
+    return _open(path, "rt", warn_cut=True, encoding=text_encoding(path), errors="replace")
 
 
 def review_row(text: str, *, sentiment: str | None, score10: float | None, domain: str, group: str,
