@@ -34,7 +34,8 @@ import pandas as pd
 import torch
 from throughput import reviews
 
-from sentiscore.batch import add_predictions, read_chunks, score_file, write_atomically
+from sentiscore.batch import add_predictions, score_file, write_atomically
+from sentiscore.data import read_chunks
 from sentiscore.inference import TransformerScorer, default_batch_tokens
 from sentiscore.model import window_ids
 from sentiscore.predict import load_model, prepare_batch, score_prepared

@@ -47,8 +47,7 @@ WAYS = {"plain": None, "sentiscore": None, OWN_THREAD: True, MAIN_THREAD: False}
 
 
 def reviews(count: int, data_dir: Path, source: Path | None = None) -> list[str]:
-    from sentiscore.batch import read_chunks
-    from sentiscore.data import dev_split
+    from sentiscore.data import dev_split, read_chunks
 
     if source is not None:
         texts = [text for frame, _ in read_chunks(source, 100_000) for text in frame["text"].dropna()]

@@ -162,5 +162,5 @@ def test_scores_and_labels_from_columns_on_their_own_scales(tmp_path):
 def test_an_unknown_sentiment_label_is_named(tmp_path):
     path = tmp_path / "reviews.csv"
     pd.DataFrame({"text": [REVIEW], "label": ["1"]}).to_csv(path, index=False)
-    with pytest.raises(ValueError, match="unknown sentiment label 1:"):
+    with pytest.raises(ValueError, match="unknown sentiment label '1'"):
         load_reviews(path, sentiment_column="label")

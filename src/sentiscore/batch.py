@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import glob
 import gzip
-import io
 import json
 import multiprocessing
 import os
@@ -33,15 +32,7 @@ from queue import Full, Queue
 import numpy as np
 import pandas as pd
 
-from .data import (
-    FALLBACK_ENCODING,
-    compression_of,
-    decompressed,
-    delimited_options,
-    file_format,
-    json_records,
-    text_encoding,
-)
+from .data import FALLBACK_ENCODING, file_format, read_chunks, text_encoding
 from .labels import SENTIMENTS
 from .predict import PreparedBatch, ScoredBatch, Scorer, as_scorer, prepare_batch, score_prepared
 from .preprocess import STATUS_DECODE_ERROR
@@ -74,71 +65,6 @@ def _is_review_file(path: Path, folder: Path | None = None) -> bool:
         return False
     hidden = path.relative_to(folder).parts if folder else (path.name,)  # .git, a job's .parts and .tmp files
     return not any(part.startswith(".") or part.endswith(".parts") for part in hidden)
-
-
-def read_chunks(path: Path, chunk_rows: int, encoding: str | None = None) -> Iterator[tuple[pd.DataFrame, float]]:
-    """The file's rows in order, ``chunk_rows`` at a time, each with the share of the file read so far.
-
-    CSV and TSV cells stay strings exactly as written (no type guessing that turns "007" into 7). Text files are
-    read in ``encoding`` (None: ``data.text_encoding``, UTF-8 or cp1251); bytes it cannot decode are replaced,
-    so that their rows come out flagged instead of stopping the job."""
-    fmt = file_format(path)
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        parquet = pq.ParquetFile(path)
-        done, total = 0, max(parquet.metadata.num_rows, 1)
-        for batch in parquet.iter_batches(batch_size=chunk_rows):
-            done += batch.num_rows
-            yield batch.to_pandas(integer_object_nulls=True), done / total  # ids with gaps stay whole numbers
-        return
-    size = max(path.stat().st_size, 1)
-    encoding = encoding or text_encoding(path)
-    with path.open("rb") as raw:
-        if fmt == "jsonl":
-            text = io.TextIOWrapper(decompressed(raw, compression_of(path), str(path)), encoding=encoding,
-                                    errors="replace")
-            for frame in record_frames(json_records(text, str(path)), chunk_rows):
-                yield frame, min(raw.tell() / size, 1.0)
-            return
-        stream = decompressed(raw, compression_of(path), str(path))
-        try:
-            reader = pd.read_csv(stream, **delimited_options(path, encoding), chunksize=chunk_rows, dtype=str,
-                                 keep_default_na=False, na_values=[""], encoding=encoding, encoding_errors="replace")
-        except pd.errors.EmptyDataError:  # not even a header: no rows
-            return
-        rows = 0
-        with reader:
-            try:
-                for frame in reader:
-                    rows += len(frame)
-                    yield frame, min(raw.tell() / size, 1.0)
-            except pd.errors.ParserError as error:  # a quote left open: a file cut short, or not CSV
-                raise ValueError(f"{path} cannot be read as {fmt.upper()} after its first {rows:,} rows: {error}") \
-                    from None
-
-
-def record_frames(records: Iterable[dict | None], chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """JSON records as frames of ``chunk_rows`` rows. A record that could not be read (None: a scraper's
-    cut-off last line) becomes an empty row, its position in ``frame.attrs["unreadable"]``: it comes out
-    flagged ``decode_error`` instead of stopping the job."""
-    rows: list[dict] = []
-    unreadable: list[int] = []
-    for record in records:
-        if record is None:
-            unreadable.append(len(rows))
-        rows.append(record or {})
-        if len(rows) == chunk_rows:
-            yield _records_frame(rows, unreadable)
-            rows, unreadable = [], []
-    if rows:
-        yield _records_frame(rows, unreadable)
-
-
-def _records_frame(records: list[dict], unreadable: list[int]) -> pd.DataFrame:
-    frame = pd.DataFrame(records, index=pd.RangeIndex(len(records)), dtype=object)  # 123 stays 123, not 123.0
-    frame.attrs["unreadable"] = unreadable
-    return frame
 
 
 def guess_text_column(columns: list[str]) -> str:

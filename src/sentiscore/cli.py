@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             return args.handler(args)
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
+    except (FileNotFoundError, ValueError, RuntimeError, EOFError) as error:  # EOFError: a compressed file cut short
         print(f"sentiscore: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

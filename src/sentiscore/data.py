@@ -1,4 +1,5 @@
-"""Review corpora in one schema, and group-disjoint splits.
+"""Review files read as scrapers write them (``read_chunks``, ``read_records``), corpora in one schema, and
+group-disjoint splits.
 
 Every loader returns a ``datasets.Dataset`` with the columns of ``SCHEMA``: the review ``text`` (normalised,
 self-reported rating stripped), ``sentiment`` (negative / neutral / positive, or None), ``score10`` (1–10, or
@@ -21,7 +22,10 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .grades import extract_score, strip_score
 from .labels import sentiment_from_mark, sentiment_of_label
@@ -91,27 +95,86 @@ def text_encoding(path: str | Path) -> str:
 
 
 def read_records(path: str | Path | Iterable[str | Path]) -> Iterator[dict]:
-    """Rows of JSONL, CSV, TSV or Parquet files (compressed too).
+    """Rows of JSONL, JSON, CSV, TSV or Parquet files (compressed too), read as ``sentiscore score`` reads them.
 
-    JSONL is read line by line (its records may differ in their fields, which ``datasets`` rejects when a
-    column is null for thousands of rows); a line that is not a JSON object is left out, with one warning per
-    file. CSV, TSV and Parquet go through ``datasets``.
+    A JSON record that is not an object is left out, with one warning per file.
     """
-    paths = [str(path)] if isinstance(path, (str, Path)) else [str(p) for p in path]
+    paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
     for one in paths:
-        fmt = file_format(one)
-        if fmt == "jsonl":
-            yield from _json_records(one)
+        if file_format(one) == "jsonl":
+            yield from _json_records(str(one))
             continue
-        import datasets
+        for frame, _ in read_chunks(one, 10_000):
+            yield from frame.to_dict("records")
 
-        datasets.disable_progress_bars()
-        options = {}
-        if fmt != "parquet":
-            encoding = text_encoding(one)
-            options.update(**delimited_options(one, encoding), encoding=encoding, encoding_errors="replace")
-        builder = "csv" if fmt == "tsv" else fmt
-        yield from datasets.load_dataset(builder, data_files=[one], split="train", **options)
+
+def read_chunks(path: Path, chunk_rows: int, encoding: str | None = None) -> Iterator[tuple[pd.DataFrame, float]]:
+    """The file's rows in order, ``chunk_rows`` at a time, each with the share of the file read so far.
+
+    CSV and TSV cells stay strings exactly as written (no type guessing that turns "007" into 7). Text files are
+    read in ``encoding`` (None: ``data.text_encoding``, UTF-8 or cp1251); bytes it cannot decode are replaced,
+    so that their rows come out flagged instead of stopping the job."""
+    import pandas as pd
+
+    fmt = file_format(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(path)
+        done, total = 0, max(parquet.metadata.num_rows, 1)
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
+            done += batch.num_rows
+            yield batch.to_pandas(integer_object_nulls=True), done / total  # ids with gaps stay whole numbers
+        return
+    size = max(path.stat().st_size, 1)
+    encoding = encoding or text_encoding(path)
+    with path.open("rb") as raw:
+        if fmt == "jsonl":
+            text = io.TextIOWrapper(decompressed(raw, compression_of(path), str(path)), encoding=encoding,
+                                    errors="replace")
+            for frame in record_frames(json_records(text, str(path)), chunk_rows):
+                yield frame, min(raw.tell() / size, 1.0)
+            return
+        stream = decompressed(raw, compression_of(path), str(path))
+        try:
+            reader = pd.read_csv(stream, **delimited_options(path, encoding), chunksize=chunk_rows, dtype=str,
+                                 keep_default_na=False, na_values=[""], encoding=encoding, encoding_errors="replace")
+        except pd.errors.EmptyDataError:  # not even a header: no rows
+            return
+        rows = 0
+        with reader:
+            try:
+                for frame in reader:
+                    rows += len(frame)
+                    yield frame, min(raw.tell() / size, 1.0)
+            except pd.errors.ParserError as error:  # a quote left open: a file cut short, or not CSV
+                raise ValueError(f"{path} cannot be read as {fmt.upper()} after its first {rows:,} rows: {error}") \
+                    from None
+
+
+def record_frames(records: Iterable[dict | None], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """JSON records as frames of ``chunk_rows`` rows. A record that could not be read (None: a scraper's
+    cut-off last line) becomes an empty row, its position in ``frame.attrs["unreadable"]``: it comes out
+    flagged ``decode_error`` instead of stopping the job."""
+    rows: list[dict] = []
+    unreadable: list[int] = []
+    for record in records:
+        if record is None:
+            unreadable.append(len(rows))
+        rows.append(record or {})
+        if len(rows) == chunk_rows:
+            yield _records_frame(rows, unreadable)
+            rows, unreadable = [], []
+    if rows:
+        yield _records_frame(rows, unreadable)
+
+
+def _records_frame(records: list[dict], unreadable: list[int]) -> pd.DataFrame:
+    import pandas as pd
+
+    frame = pd.DataFrame(records, index=pd.RangeIndex(len(records)), dtype=object)  # 123 stays 123, not 123.0
+    frame.attrs["unreadable"] = unreadable
+    return frame
 
 
 JSON_BLOCK_CHARS = 1 << 16
