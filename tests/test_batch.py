@@ -539,9 +539,9 @@ def test_a_json_field_of_changing_types_comes_out_in_parquet_as_text(tmp_path, c
 @pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
 def test_whole_numbers_with_gaps_stay_whole(tmp_path, suffix):
     source = tmp_path / f"scraped.{suffix}"
-    frame = pd.DataFrame({"text": [GOOD, BAD], "user_id": pd.array([None, 9007199254740993], dtype="Int64")})
     if suffix == "parquet":
-        frame.to_parquet(source)
+        pd.DataFrame({"text": [GOOD, BAD], "user_id": pd.array([None, 9007199254740993], dtype="Int64")}).to_parquet(
+            source)
     else:
         source.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in
                                   [{"text": GOOD, "user_id": None}, {"text": BAD, "user_id": 9007199254740993}]))
