@@ -35,7 +35,7 @@ import pandas as pd
 from .data import FALLBACK_ENCODING, file_format, read_chunks, text_encoding
 from .labels import SENTIMENTS
 from .predict import PreparedBatch, ScoredBatch, Scorer, as_scorer, prepare_batch, score_prepared
-from .preprocess import STATUS_DECODE_ERROR
+from .preprocess import STATUS_DECODE_ERROR, is_missing
 
 TEXT_COLUMN_GUESSES = ("text", "review", "content", "body", "comment", "отзыв", "текст")
 OUTPUT_COLUMNS = ("sentiment", "score", "score_low", "score_high", *(f"p_{s}" for s in SENTIMENTS), "status", "model",
@@ -99,7 +99,7 @@ def kept_input_names(columns: Iterable) -> dict[str, str]:
     for name in columns:
         if name in OUTPUT_COLUMNS:
             kept = f"input_{name}"
-            while kept in taken or kept in OUTPUT_COLUMNS:
+            while kept in taken:
                 kept = f"input_{kept}"
             renamed[name] = kept
             taken.add(kept)
@@ -584,7 +584,7 @@ def text_cell(value: object) -> str | None:
     """A cell as text: lists and objects (numpy arrays among them, from Parquet) as JSON, missing values None."""
     if isinstance(value, (list, tuple, dict, np.ndarray)):
         return json.dumps(value, ensure_ascii=False, default=lambda inner: inner.tolist())
-    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value)
+    return None if is_missing(value) or value is pd.NA else str(value)
 
 
 def merge_shards(parts: Path, output: Path, fmt: str) -> int:
@@ -637,6 +637,8 @@ def _merged_schema(schemas: list):
     for schema in schemas:
         for field_ in schema:
             known = fields.setdefault(field_.name, field_)
+            if field_.type == known.type:  # nearly every shard: the same columns as the one before
+                continue
             try:
                 fields[field_.name] = pa.unify_schemas([pa.schema([known]), pa.schema([field_])],
                                                        promote_options="permissive").field(0)

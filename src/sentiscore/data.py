@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 from .grades import extract_score, strip_score
 from .labels import sentiment_from_mark, sentiment_of_label
-from .preprocess import normalize
+from .preprocess import is_missing, normalize
 
 SCHEMA = ("text", "sentiment", "score10", "domain", "group", "source")
 
@@ -465,7 +465,7 @@ def load_reviews(path: str | Path | Iterable[str | Path], *, text_column: str = 
 
 
 def _blank(cell: object) -> bool:
-    return cell is None or (isinstance(cell, float) and cell != cell) or not str(cell).strip()
+    return is_missing(cell) or not str(cell).strip()
 
 
 def _number(cell: object) -> float | None:
