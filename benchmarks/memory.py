@@ -1,8 +1,11 @@
 """Peak memory of scoring a large CSV: `sentiscore score` (streamed in chunks) against the plain way
 (pandas reads the whole file, then predict_batch over every row), each in its own process.
 
-Run: python benchmarks/memory.py [--rows 1000000] [--model sentiscore-lite] [--skip-plain]
+Run: python benchmarks/memory.py [--rows 1000000] [--model sentiscore-lite] [--skip-plain] [--mixed-json]
+                                 [--to csv|parquet]
 The CSV holds real-looking Russian reviews built from the test fixtures' sentences (~120 characters a row).
+``--mixed-json`` writes the same rows as JSON lines whose ``price`` is a number in two rows of three and text in
+the third, a field Arrow cannot type (scored by `sentiscore score` only); ``--to`` sets the output's format.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ frame.to_csv(sys.argv[3], index=False)
 """
 
 
-def write_reviews(path: Path, rows: int) -> None:
+def write_reviews(path: Path, rows: int, mixed_json: bool = False) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.test_batch import reviews_frame
 
@@ -37,7 +40,11 @@ def write_reviews(path: Path, rows: int) -> None:
         for start in range(0, rows, len(block)):
             part = block.iloc[: min(len(block), rows - start)].copy()
             part["review_id"] = [f"r{start + i:08d}" for i in range(len(part))]
-            part.to_csv(out, index=False, header=start == 0)
+            if mixed_json:
+                part["price"] = [i if i % 3 else "договорная" for i in range(start, start + len(part))]
+                part.to_json(out, orient="records", lines=True, force_ascii=False)
+            else:
+                part.to_csv(out, index=False, header=start == 0)
 
 
 def measure(command: list[str]) -> tuple[float, float]:
@@ -52,18 +59,22 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--model", default="sentiscore-lite")
     parser.add_argument("--skip-plain", action="store_true")
+    parser.add_argument("--mixed-json", action="store_true")
+    parser.add_argument("--to", choices=["csv", "parquet"], default="csv")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        source = Path(folder) / "reviews.csv"
-        write_reviews(source, args.rows)
-        print(f"{args.rows:,} rows, {source.stat().st_size / 1e6:,.0f} MB of CSV, model {args.model}")
-        seconds, peak = measure([sys.executable, "-m", "sentiscore.cli", "score", str(source), "-o",
-                                 str(Path(folder) / "streamed.csv"), "--model", args.model, "--quiet"])
-        written = sum(len(chunk) for chunk in pd.read_csv(Path(folder) / "streamed.csv", usecols=["status"],
-                                                          chunksize=100_000, dtype=str))
+        source = Path(folder) / ("reviews.jsonl" if args.mixed_json else "reviews.csv")
+        write_reviews(source, args.rows, args.mixed_json)
+        print(f"{args.rows:,} rows, {source.stat().st_size / 1e6:,.0f} MB of {source.suffix[1:].upper()}, "
+              f"to {args.to.upper()}, model {args.model}")
+        output = Path(folder) / f"streamed.{args.to}"
+        seconds, peak = measure([sys.executable, "-m", "sentiscore.cli", "score", str(source), "-o", str(output),
+                                 "--model", args.model, "--quiet"])
+        written = len(pd.read_parquet(output, columns=["status"])) if args.to == "parquet" else sum(
+            len(chunk) for chunk in pd.read_csv(output, usecols=["status"], chunksize=100_000, dtype=str))
         print(f"  sentiscore score: peak RSS {peak:7,.0f} MB, {seconds:6.0f} s, {args.rows / seconds:8,.0f} rows/s, "
               f"{written:,} rows written")
-        if not args.skip_plain:
+        if not (args.skip_plain or args.mixed_json):
             # RUSAGE_CHILDREN keeps the largest child so far: the plain run is measured after the streamed one.
             seconds, peak = measure([sys.executable, "-c", PLAIN, str(source), args.model,
                                      str(Path(folder) / "plain.csv")])

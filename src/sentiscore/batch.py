@@ -551,7 +551,7 @@ def arrow_table(frame: pd.DataFrame, flat: bool = False):
         table = pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
         # pyarrow re-raises from a frame that holds the error: a cycle that would keep the chunk's Arrow buffers
-        # until Python's slowest garbage collection, growing memory by ~20 MB per 60,000 rows
+        # until Python's slowest garbage collection (benchmarks/memory.py --mixed-json: 371 MB peak, not 306)
         error.__traceback__ = None
         untyped = {name: frame[name].map(text_cell) for name in frame.columns
                    if frame[name].dtype == object and not _arrow_can_type(frame[name])}
