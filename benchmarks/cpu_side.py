@@ -34,12 +34,13 @@ import pandas as pd
 import torch
 from throughput import reviews
 
-from sentiscore.batch import add_predictions, score_file, write_atomically
-from sentiscore.data import read_chunks
+from sentiscore.batch import add_predictions, score_file
+from sentiscore.files import read_chunks
 from sentiscore.inference import TransformerScorer, default_batch_tokens
 from sentiscore.model import window_ids
 from sentiscore.predict import load_model, prepare_batch, score_prepared
 from sentiscore.preprocess import MAX_CHARS, check_text, normalize
+from sentiscore.shards import write_atomically
 
 CHUNK_ROWS = 2_000
 """As ``sentiscore score``'s default --batch-size."""

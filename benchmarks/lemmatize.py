@@ -16,7 +16,7 @@ from sentiscore.preprocess import Lemmatizer, normalize, tokenize
 
 
 def review_texts(data_dir: Path, count: int) -> list[str]:
-    from sentiscore.data import read_records
+    from sentiscore.files import read_records
 
     path = data_dir / "kinopoisk_itsecd_labs.jsonl.gz"
     if path.exists():

@@ -47,7 +47,8 @@ WAYS = {"plain": None, "sentiscore": None, OWN_THREAD: True, MAIN_THREAD: False}
 
 
 def reviews(count: int, data_dir: Path, source: Path | None = None) -> list[str]:
-    from sentiscore.data import dev_split, read_chunks
+    from sentiscore.data import dev_split
+    from sentiscore.files import read_chunks
 
     if source is not None:
         texts = [text for frame, _ in read_chunks(source, 100_000) for text in frame["text"].dropna()]

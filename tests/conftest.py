@@ -44,6 +44,18 @@ def kinopoisk_records() -> list[dict]:
     return records
 
 
+def write_reviews(frame, path: Path) -> None:
+    """Write a frame of reviews as its file name says: CSV, TSV, JSON lines (gzip too) or Parquet."""
+    if path.suffix == ".parquet":
+        frame.to_parquet(path)
+    elif ".jsonl" in path.suffixes:
+        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in frame.to_dict("records"))
+        with gzip.open(path, "wt", encoding="utf-8") if path.suffix == ".gz" else path.open("w") as out:
+            out.write(lines)
+    else:
+        frame.to_csv(path, index=False, sep="\t" if path.suffix == ".tsv" else ",")
+
+
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory) -> Path:
     """A folder laid out like ../shared/data holding the fixture reviews as its Kinopoisk file."""

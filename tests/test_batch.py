@@ -13,9 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sentiscore import data
-from sentiscore.batch import OUTPUT_COLUMNS, arrow_table, input_files, score_file, score_frame
+from sentiscore import files
+from sentiscore.batch import OUTPUT_COLUMNS, score_file, score_frame
 from sentiscore.cli import main
+from sentiscore.files import input_files
+from sentiscore.shards import arrow_table
 from tests.conftest import NEGATIVE, POSITIVE, ROOT
 
 GOOD = "Отличный фильм, пересмотрю ещё не раз"
@@ -425,7 +427,7 @@ def test_cut_off_json_lines_come_out_as_decode_errors_in_place(tmp_path):
 
 
 def test_a_json_array_scores_like_json_lines_across_read_blocks(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "JSON_BLOCK_CHARS", 16)  # every record spans several blocks
+    monkeypatch.setattr(files, "JSON_BLOCK_CHARS", 16)  # every record spans several blocks
     records = [{"id": i, "text": text, "rating": 8.5} for i, text in enumerate([GOOD, BAD, "", GOOD])]
     indented = json.dumps(records, ensure_ascii=False, indent=2)
     source = tmp_path / "scraped.json"

@@ -1,5 +1,3 @@
-import codecs
-import gzip
 import json
 
 import pandas as pd
@@ -12,11 +10,10 @@ from sentiscore.data import (
     load_corpus,
     load_reviews,
     load_rows,
-    read_records,
     review_row,
     split_by_group,
-    text_encoding,
 )
+from tests.conftest import write_reviews
 
 
 def test_review_row_strips_the_rating_and_takes_the_score_from_it():
@@ -68,47 +65,16 @@ def test_unknown_corpus_and_missing_file(tmp_path):
 
 
 @pytest.mark.parametrize("suffix", ["csv", "tsv", "jsonl", "jsonl.gz", "parquet"])
-def test_read_records_in_every_format(tmp_path, suffix):
+def test_every_format_reads_for_evaluation(tmp_path, suffix):
     frame = pd.DataFrame({"text": ["Хорошо.\n\n9/10", "Плохо."], "author": [None, "Аня"]})
     path = tmp_path / f"reviews.{suffix}"
-    if suffix == "parquet":
-        frame.to_parquet(path)
-    elif suffix.startswith("jsonl"):
-        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in frame.to_dict("records"))
-        with gzip.open(path, "wt", encoding="utf-8") if suffix.endswith("gz") else path.open("w") as out:
-            out.write(lines)
-    else:
-        frame.to_csv(path, index=False, sep="\t" if suffix == "tsv" else ",")
-    records = list(read_records(path))
-    assert [r["text"] for r in records] == ["Хорошо.\n\n9/10", "Плохо."]
+    write_reviews(frame, path)
     reviews = load_reviews(path)
     assert reviews["score10"] == [9.0, None]
     assert reviews["text"] == ["Хорошо.", "Плохо."]
 
 
-def test_unknown_format(tmp_path):
-    with pytest.raises(ValueError, match="cannot tell the format"):
-        list(read_records(tmp_path / "reviews.xlsx"))
-
-
 REVIEW = "Отличный фильм, пересмотрю ещё не раз. 9 из 10"
-
-
-@pytest.mark.parametrize(("data", "expected"), [
-    (REVIEW.encode("utf-8"), "utf-8"),
-    (codecs.BOM_UTF8 + REVIEW.encode("utf-8"), "utf-8-sig"),
-    (codecs.BOM_UTF16_LE + REVIEW.encode("utf-16-le"), "utf-16"),
-    (REVIEW.encode("cp1251"), "cp1251"),
-    (REVIEW.encode("utf-8") * 20 + b"\xff\xfe" + REVIEW.encode("utf-8"), "utf-8"),  # a few bad bytes stay UTF-8
-    (b"plain ascii", "utf-8"),
-])
-def test_text_encoding(tmp_path, data, expected):
-    path = tmp_path / "reviews.csv"
-    path.write_bytes(data)
-    assert text_encoding(path) == expected
-    zipped = tmp_path / "reviews.csv.gz"
-    zipped.write_bytes(gzip.compress(data))
-    assert text_encoding(zipped) == expected
 
 
 @pytest.mark.parametrize("suffix", ["csv", "jsonl"])
