@@ -35,7 +35,8 @@ def reviews_frame(rows: int) -> pd.DataFrame:
     return pd.DataFrame({"review_id": [f"r{i:06d}" for i in range(rows)], "text": texts, "stars": "—"})
 
 
-@pytest.mark.parametrize("output_suffix", ["csv", "jsonl", "parquet", "tsv", "csv.gz", "jsonl.zst"])
+@pytest.mark.parametrize("output_suffix", ["csv", "jsonl", "parquet", "tsv", "csv.gz", "jsonl.zst", "csv.bz2",
+                                           "tsv.xz"])
 def test_every_row_comes_out_in_order(tmp_path, output_suffix):
     source = tmp_path / "reviews.csv"
     frame = pd.DataFrame({"id": ["007", "8", "9", "10", "11", "12", "13"],
@@ -49,12 +50,37 @@ def test_every_row_comes_out_in_order(tmp_path, output_suffix):
     elif output_suffix.startswith("jsonl"):
         scored = pd.read_json(output, lines=True, dtype=False)
     else:
-        scored = pd.read_csv(output, sep="\t" if output_suffix == "tsv" else ",", dtype=str)
+        scored = pd.read_csv(output, sep="\t" if output_suffix.startswith("tsv") else ",", dtype=str)
     assert list(scored["id"]) == ["007", "8", "9", "10", "11", "12", "13"]  # CSV cells are kept as text
     assert list(scored.columns) == ["id", "review", "site", *OUTPUT_COLUMNS]
     assert list(scored["status"]) == ["ok", "ok", "empty", "ok", "empty", "ok", "ok"]
     assert list(scored["sentiment"].iloc[[0, 1]]) == ["positive", "negative"]
     assert not output.with_name(output.name + ".parts").exists()
+
+
+def test_a_gzip_output_names_itself_not_its_temporary_file(tmp_path):
+    source = tmp_path / "reviews.csv"
+    pd.DataFrame({"text": [GOOD, BAD]}).to_csv(source, index=False)
+    score_file(source, tmp_path / "scored.csv.gz", model="sentiscore-lite", progress=False)
+    header = (tmp_path / "scored.csv.gz").read_bytes()[:64]
+    assert b"scored.csv\x00" in header  # what gunzip -N restores
+    assert b"tmp" not in header
+
+
+def test_a_compressed_parquet_output_is_refused_before_scoring(tmp_path):
+    source = tmp_path / "reviews.csv"
+    pd.DataFrame({"text": [GOOD, BAD]}).to_csv(source, index=False)
+    with pytest.raises(ValueError, match="Parquet compresses"):
+        score_file(source, tmp_path / "scored.parquet.gz", model="sentiscore-lite", progress=False)
+    assert list(tmp_path.iterdir()) == [source]
+
+
+def test_an_output_named_with_a_trailing_separator_is_a_folder(tmp_path):
+    source = tmp_path / "reviews.csv"
+    pd.DataFrame({"text": [GOOD, BAD]}).to_csv(source, index=False)
+    summary = score_file(source, f"{tmp_path / 'scored.v2'}{os.sep}", model="sentiscore-lite", progress=False)
+    assert summary.rows == 2
+    assert [p.name for p in (tmp_path / "scored.v2").glob("part-*")] == ["part-000000.csv"]
 
 
 def test_input_columns_named_like_predictions_are_kept_under_new_names(tmp_path, capsys):

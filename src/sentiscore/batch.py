@@ -29,7 +29,7 @@ from queue import Full, Queue
 import numpy as np
 import pandas as pd
 
-from .files import FALLBACK_ENCODING, file_format, input_files, read_chunks, text_encoding
+from .files import FALLBACK_ENCODING, compression_of, file_format, input_files, read_chunks, text_encoding
 from .labels import SENTIMENTS
 from .predict import PreparedBatch, ScoredBatch, Scorer, as_scorer, prepare_batch, score_prepared
 from .preprocess import STATUS_DECODE_ERROR
@@ -348,8 +348,10 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     for name, value in (("chunk_rows (--batch-size)", chunk_rows), ("actors", actors)):
         if value < 1:
             raise ValueError(f"{name} must be 1 or more, not {value}")
+    to_folder = str(output).endswith(("/", os.sep)) or Path(output).is_dir() or not Path(output).suffix
     output = Path(output)
-    to_folder = str(output).endswith(os.sep) or output.is_dir() or not output.suffix
+    if not to_folder and file_format(output) == "parquet" and compression_of(output):
+        raise ValueError(f"{output}: Parquet compresses its own columns; name the output .parquet")
     files = input_files(input_spec)
     if to_folder:  # an output folder inside the input folder: its shards are not input
         files = [path for path in files if output.resolve() not in path.resolve().parents]

@@ -45,9 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(handler=run_predict)
 
     score = commands.add_parser("score", help="score a CSV / TSV / JSONL / Parquet file of reviews")
-    score.add_argument("input", help="a CSV / TSV / JSON / JSONL / Parquet file (.gz, .zst too), a glob "
+    score.add_argument("input", help="a CSV / TSV / JSON / JSONL / Parquet file (.gz, .zst, .bz2, .xz too), a glob "
                                       "('dump/**/*.jsonl.gz') or a folder, its subfolders included")
-    score.add_argument("-o", "--output", required=True, help="output file; its extension sets the format")
+    score.add_argument("-o", "--output", required=True,
+                       help="output file, its extension setting the format and compression (scored.csv.gz), or a "
+                            "folder of shards (scored/)")
     score.add_argument("--text-column", help="column holding the review (default: text, review, content, ...)")
     score.add_argument("--id-column", help="keep only this column of the input beside the predictions")
     score.add_argument("--batch-size", type=int, default=2000,

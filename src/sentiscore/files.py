@@ -38,7 +38,8 @@ def file_format(path: str | Path) -> str:
     for suffix, fmt in FORMATS.items():
         if name.endswith(suffix):
             return fmt
-    raise ValueError(f"cannot tell the format of {path}: use .csv, .tsv, .jsonl or .parquet (.gz / .zst too)")
+    raise ValueError(f"cannot tell the format of {path}: use .csv, .tsv, .jsonl or .parquet "
+                     f"(.gz / .zst / .bz2 / .xz too)")
 
 
 def compression_of(path: str | Path) -> str | None:
