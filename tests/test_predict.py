@@ -3,6 +3,7 @@
 import importlib.metadata
 import json
 import math
+import re
 import shutil
 
 import pandas as pd
@@ -103,6 +104,16 @@ def test_cli_score_and_evaluate_on_the_bundled_example(tmp_path, capsys):
     assert metrics["overall"]["n_score"] == 8
     assert metrics["overall"]["mae"] < 2.5
     assert "score MAE" in capsys.readouterr().out
+
+
+def test_cli_scores_a_file_of_no_rows_into_one_of_no_rows(tmp_path, capsys):
+    (tmp_path / "header.csv").write_text("id,text\n")
+    output = tmp_path / "out.csv"
+    assert main(["score", str(tmp_path / "header.csv"), "-o", str(output), "--model", "sentiscore-lite"]) == 0
+    assert list(pd.read_csv(output).columns)[:3] == ["id", "text", "sentiment"]
+    assert len(pd.read_csv(output)) == 0
+    last_line = capsys.readouterr().err.splitlines()[-1]
+    assert re.fullmatch(r"sentiscore: 0 rows scored into .*out\.csv in \d+\.\d s", last_line)
 
 
 def test_cli_evaluates_against_a_star_column_and_labels(tmp_path):

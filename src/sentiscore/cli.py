@@ -152,8 +152,8 @@ def run_score(args: argparse.Namespace) -> int:
         if summary.skipped_shards:
             statuses = (f"{summary.skipped_shards} of {summary.shards} shards done by an earlier run"
                         + (f"; this run: {statuses}" if statuses else ""))
-        print(f"sentiscore: {rows} scored into {summary.output} in {summary.seconds:.1f} s ({statuses})",
-              file=sys.stderr)
+        print(f"sentiscore: {rows} scored into {summary.output} in {summary.seconds:.1f} s"
+              + (f" ({statuses})" if statuses else ""), file=sys.stderr)
     return 0
 
 
