@@ -14,11 +14,10 @@ from sentiscore.evaluate import (
     shorten,
     spearman,
     worst_errors,
-    write_html_report,
-    write_report,
 )
 from sentiscore.plots import plot_images
 from sentiscore.predict import Prediction
+from sentiscore.reports import Report, evaluate_file
 
 
 def test_sentiment_metrics_by_hand():
@@ -106,7 +105,7 @@ def test_undefined_metrics_are_null_in_json_and_a_dash_in_markdown(tmp_path):
     same = {"negative": .4, "neutral": .2, "positive": .4}
     predictions = [Prediction("positive", 6.0, same), Prediction("negative", 6.0, same)]
     report = evaluate_predictions(rows, predictions, bootstrap_rounds=20)
-    path = write_report(report, {}, tmp_path)
+    path = Report(report).save(tmp_path)
 
     def strict(constant):
         raise ValueError(f"{constant} is not JSON")
@@ -129,7 +128,7 @@ def test_report_writes_json_markdown_and_plots(tmp_path):
     assert report["unscored"] == 1
     assert report["overall"]["posneg_accuracy"] == pytest.approx(2 / 4)
     assert report["by_domain"]["film"]["mae"] == pytest.approx(0.75)
-    path = write_report(report, plot_images(report, rows, predictions), tmp_path, "test")
+    path = Report(report, plot_images(report, rows, predictions), "test").save(tmp_path)
     assert json.loads((tmp_path / "metrics.json").read_text())["n"] == 4
     text = path.read_text()
     assert "| film (n=2, scored 2) |" in text and "![scores.png](scores.png)" in text
@@ -150,7 +149,7 @@ def test_html_report_renders_its_plots_in_headless_chromium(tmp_path):
                               if r["sentiment"] == "positive" else {"negative": .7, "neutral": .1, "positive": .2})
                    for r in rows]
     report = evaluate_predictions(rows, predictions, bootstrap_rounds=20)
-    page = write_html_report(report, plot_images(report, rows, predictions), tmp_path / "report.html", "Отчёт")
+    page = Report(report, plot_images(report, rows, predictions), "Отчёт").save_html(tmp_path / "report.html")
     text = page.read_text(encoding="utf-8")
     assert "<h1>Отчёт</h1>" in text and text.count("data:image/png;base64,") == 4 and "http" not in text
     shot = tmp_path / "shot.png"
@@ -163,3 +162,27 @@ def test_html_report_renders_its_plots_in_headless_chromium(tmp_path):
     # empty page or broken images would show none.
     blue = pixels[..., 2] - pixels[..., 0] > 0.2
     assert blue[:, :600].sum() > 5_000 and blue[:, 600:].sum() > 200
+
+
+def test_a_file_evaluates_into_a_report_a_notebook_shows(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text("text\n"
+                    '"Отличный фильм, пересмотрю ещё не раз. 9 из 10"\n'
+                    '"Скучно и затянуто, заснул на середине. 2 из 10"\n'
+                    '"Без оценки, но очень понравилось"\n', encoding="utf-8")
+    report = evaluate_file(path, "sentiscore-lite", bootstrap_rounds=0)
+    assert report.metrics["n"] == 2  # the review without a score or label is not evaluated
+    assert report.metrics["model"]["name"] == "sentiscore-lite"
+    assert report.metrics["overall"]["posneg_accuracy"] == 1.0
+    assert set(report.plots) == {"confusion.png", "scores.png", "errors.png", "reliability.png"}
+    html = report._repr_html_()
+    assert f"<h1>sentiscore-lite on {path}</h1>" in html and html.count("data:image/png;base64,") == 4
+    assert "<html" not in html  # a fragment inside the notebook's page
+    assert report.markdown().startswith(f"# sentiscore-lite on {path}\n\n2 reviews, 0 could not be scored.")
+
+
+def test_a_file_with_nothing_to_compare_is_refused(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text("text\nОтличный фильм\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="nothing to evaluate"):
+        evaluate_file(path, "sentiscore-lite")

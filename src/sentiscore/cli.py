@@ -158,33 +158,26 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from .data import dev_split, load_reviews, load_rows
-    from .evaluate import evaluate_predictions, write_html_report, write_report
-    from .plots import plot_images
-    from .predict import load_model, predict_batch
+    from .data import dev_split, load_rows
+    from .predict import load_model
+    from .reports import evaluate_file, evaluate_reviews
 
     scorer = load_model(args.model, args.device, args.precision)
     if args.input:
-        reviews = load_reviews(args.input, text_column=args.text_column, score_column=args.score_column,
-                               score_scale=args.score_scale, sentiment_column=args.sentiment_column)
-        rows = [row for row in reviews if row["score10"] is not None or row["sentiment"] is not None]
-        title = f"{scorer.name} on {args.input}"
+        report = evaluate_file(args.input, scorer, text_column=args.text_column, score_column=args.score_column,
+                               score_scale=args.score_scale, sentiment_column=args.sentiment_column,
+                               bootstrap_rounds=args.bootstrap)
     elif args.split == "dev":
-        rows = list(dev_split(args.data_dir))
-        title = f"{scorer.name} on the documented dev split"
+        report = evaluate_reviews(list(dev_split(args.data_dir)), scorer, bootstrap_rounds=args.bootstrap,
+                                  title=f"{scorer.name} on the documented dev split")
     else:
-        rows = load_rows(args.corpora, args.data_dir, part="held_out")
-        title = f"{scorer.name} on the held-out part of {', '.join(args.corpora)}"
-    if not rows:
-        raise ValueError("nothing to evaluate: no row carries a self-reported score or a sentiment label")
-    predictions = predict_batch([row["text"] for row in rows], scorer)
-    report = evaluate_predictions(rows, predictions, bootstrap_rounds=args.bootstrap)
-    report["model"] = {"name": scorer.name, "version": scorer.version}
-    plots = plot_images(report, rows, predictions)
-    path = write_report(report, plots, args.output_dir, title)
+        report = evaluate_reviews(load_rows(args.corpora, args.data_dir, part="held_out"), scorer,
+                                  bootstrap_rounds=args.bootstrap,
+                                  title=f"{scorer.name} on the held-out part of {', '.join(args.corpora)}")
+    report.save(args.output_dir)
     if args.report:
-        write_html_report(report, plots, args.report, title)
-    print(path.read_text().split("\n![")[0])
+        report.save_html(args.report)
+    print(report.markdown().split("\n![")[0])
     return 0
 
 

@@ -1,10 +1,8 @@
-"""Metrics of predictions against known labels and self-reported scores, with bootstrap intervals and reports."""
+"""Metrics of predictions against known labels and self-reported scores, with bootstrap intervals."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -186,108 +184,3 @@ def _bootstrap_intervals(true_sentiment, probabilities, true_score, scores, roun
 HEADLINE = (("posneg_accuracy", "pos/neg accuracy"), ("accuracy", "3-way accuracy"), ("macro_f1", "macro-F1"),
             ("ece", "ECE"), ("mae", "score MAE"), ("within_1", "within ±1"), ("spearman", "Spearman"),
             ("qwk", "QWK"), ("interval_coverage", "interval coverage"))
-
-
-def report_sections(report: dict) -> tuple[str, list[tuple[list[str], list[list[str]]]], str]:
-    """The report's summary line, its tables (header, rows) and its interval line, for any output format."""
-    summary = f"{report['n']} reviews, {report['unscored']} could not be scored."
-    tables = [(["", *(name for _, name in HEADLINE)],
-               [[f"{label} (n={m.get('n_sentiment', 0)}, scored {m.get('n_score', 0)})",
-                 *(_cell(m.get(key)) for key, _ in HEADLINE)]
-                for label, m in [("all", report["overall"]), *report["by_domain"].items()]])]
-    per_class = report["overall"].get("per_class")
-    if per_class:
-        tables.append((["class", "precision", "recall", "support"],
-                       [[c, f"{m['precision']:.3f}", f"{m['recall']:.3f}", str(m["support"])]
-                        for c, m in per_class.items()]))
-    if report.get("worst_errors"):
-        tables.append((["worst errors: domain", "true", "predicted", "text"],
-                       [[e["domain"], _label(e["sentiment"], e["score10"]),
-                         _label(e["predicted_sentiment"], e["predicted_score"]), e["text"]]
-                        for e in report["worst_errors"]]))
-    intervals = ""
-    if report.get("intervals_95"):
-        intervals = "95 % bootstrap intervals (all rows): " + ", ".join(
-            f"{key} {low:.3f}–{high:.3f}" for key, (low, high) in report["intervals_95"].items() if low == low)
-    return summary, tables, intervals
-
-
-def write_report(report: dict, plots: dict[str, bytes], output_dir: str | Path,
-                 title: str = "sentiscore evaluation") -> Path:
-    """``metrics.json``, ``report.md`` and its plots (from ``plots.plot_images``)."""
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "metrics.json").write_text(json.dumps(_json_safe(report), ensure_ascii=False, indent=2) + "\n")
-    for name, image in plots.items():
-        (output_dir / name).write_bytes(image)
-    summary, tables, intervals = report_sections(report)
-    lines = [f"# {title}", "", summary]
-    for header, body in tables:
-        lines += ["", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in body]
-        if intervals and header[0] == "":
-            lines += ["", intervals]
-    lines += ["", *[f"![{name}]({name})" for name in plots], ""]
-    path = output_dir / "report.md"
-    path.write_text("\n".join(lines))
-    return path
-
-
-def write_html_report(report: dict, plots: dict[str, bytes], path: str | Path,
-                      title: str = "sentiscore evaluation") -> Path:
-    """The same report as one self-contained HTML file: plots embedded as data URIs, no network needed."""
-    import base64
-    from html import escape
-
-    summary, tables, intervals = report_sections(report)
-    parts = [f"<h1>{escape(title)}</h1>", f"<p>{escape(summary)}</p>"]
-    def cell(value: str) -> str:
-        return f"<td class=text>{escape(value)}</td>" if len(value) > 40 else f"<td>{escape(value)}</td>"
-
-    for header, body in tables:
-        parts.append("<table><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr></thead><tbody>"
-                     + "".join("<tr>" + "".join(map(cell, row)) + "</tr>" for row in body) + "</tbody></table>")
-        if intervals and header[0] == "":
-            parts.append(f"<p>{escape(intervals)}</p>")
-    for name, image in plots.items():
-        parts.append(f'<figure><img alt="{escape(name)}" src="data:image/png;base64,'
-                     f'{base64.b64encode(image).decode()}"><figcaption>{escape(name)}</figcaption></figure>')
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(HTML_PAGE.format(title=escape(title), body="\n".join(parts)), encoding="utf-8")
-    return path
-
-
-HTML_PAGE = """<!doctype html>
-<html lang="ru"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }}
-th:first-child, td:first-child, td.text {{ text-align: left; }}
-td.text {{ max-width: 45em; }}
-figure {{ display: inline-block; margin: 1em 2em 1em 0; }}
-</style></head>
-<body>
-{body}
-</body></html>
-"""
-
-
-def _cell(value) -> str:
-    return "–" if value is None or value != value else f"{value:.3f}"
-
-
-def _json_safe(value):
-    """Undefined metrics (NaN) as null: strict JSON readers (browsers, jq) reject NaN."""
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    return value
-
-
-def _label(sentiment: str | None, score: float | None) -> str:
-    return " ".join(part for part in (sentiment, None if score is None else f"{score:g}") if part) or "–"
