@@ -174,6 +174,23 @@ def test_no_text_column_is_a_clear_error(tmp_path):
     pd.DataFrame({"a": ["x"], "b": ["y"]}).to_csv(source, index=False)
     with pytest.raises(ValueError, match="--text-column"):
         score_file(source, tmp_path / "o.csv", model="sentiscore-lite", progress=False)
+    # named like a review column, but holding ids: not taken for the reviews
+    pd.DataFrame({"review_id": ["r000001", "r000002"], "stars": ["5", "1"]}).to_csv(source, index=False)
+    with pytest.raises(ValueError, match="no text column among \\['review_id', 'stars'\\]"):
+        score_file(source, tmp_path / "o.csv", model="sentiscore-lite", progress=False)
+
+
+def test_a_column_named_in_part_like_reviews_is_found_and_said(tmp_path, capsys):
+    source = tmp_path / "scraped.csv"
+    pd.DataFrame({"review_id": ["r1", "r2", "r3"], "review_title": ["Шедевр", "Провал", "Хорошо"],
+                  "review_text": [GOOD, BAD, "Скучно, затянуто, актёры играют плохо, не советую"]}).to_csv(
+        source, index=False)
+    score_file(source, tmp_path / "scored.csv", model="sentiscore-lite", chunk_rows=2)
+    scored = pd.read_csv(tmp_path / "scored.csv")
+    assert list(scored["sentiment"]) == ["positive", "negative", "negative"]
+    assert capsys.readouterr().err.count("the reviews are read from column 'review_text'") == 1
+    frame = pd.DataFrame({"Текст отзыва": [GOOD, BAD], "Оценка": ["5", "1"]})
+    assert list(score_frame(frame, model="sentiscore-lite", progress=False)["sentiment"]) == ["positive", "negative"]
 
 
 def test_an_empty_file_and_an_output_over_the_input_are_clear_errors(tmp_path):

@@ -40,12 +40,26 @@ OUTPUT_COLUMNS = ("sentiment", "score", "score_low", "score_high", *(f"p_{s}" fo
                   "model_version")
 
 
-def guess_text_column(columns: list[str]) -> str:
+MIN_GUESSED_CHARS = 15
+"""A column guessed by part of its name holds texts this long on average, not ids or counts ("review_id")."""
+
+
+def guess_text_column(frame: pd.DataFrame) -> str:
+    """The column of reviews: the first of ``TEXT_COLUMN_GUESSES`` by name, in any case; else, of the columns
+    whose name holds one of them ("review_text", "Текст отзыва"), the one with the longest texts."""
     for guess in TEXT_COLUMN_GUESSES:
-        for column in columns:
+        for column in frame.columns:
             if str(column).lower() == guess:
                 return column
-    raise ValueError(f"no text column among {columns}: name it with --text-column")
+    named = [column for column in frame.columns if any(guess in str(column).lower() for guess in TEXT_COLUMN_GUESSES)]
+    if named and frame.empty:
+        return named[0]
+    lengths = {column: frame[column].map(lambda cell: len(cell) if isinstance(cell, str) else 0).mean()
+               for column in named}
+    best = max(named, key=lengths.__getitem__, default=None)
+    if best is None or lengths[best] < MIN_GUESSED_CHARS:
+        raise ValueError(f"no text column among {list(frame.columns)}: name it with --text-column")
+    return best
 
 
 def add_predictions(frame: pd.DataFrame, scorer: Scorer, scored: ScoredBatch) -> pd.DataFrame:
@@ -175,7 +189,7 @@ def score_frame(frame: pd.DataFrame, text_column: str | None = None, *, model: s
     """A table in memory (a notebook's DataFrame) with the columns that ``sentiscore score`` adds, its index
     kept; files of any size go through ``score_file``. ``text_column`` is guessed as ``score`` guesses it."""
     scorer = as_scorer(model, device)
-    texts = frame[text_column or guess_text_column(list(frame.columns))].tolist()
+    texts = frame[text_column or guess_text_column(frame)].tolist()
     return add_predictions(frame, scorer, score_prepared(scorer, prepare_batch(scorer, texts), progress))
 
 
@@ -375,6 +389,7 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     check_manifest(parts, files, chunk_rows, [text_column, id_column], identity)
 
     announced: set[str] = set()
+    guesses_told: set[str] = set()
 
     def chunks() -> Iterator[Chunk]:
         index = 0
@@ -382,26 +397,34 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
             encoding = None if file_format(path) == "parquet" else text_encoding(path)
             if progress and encoding == FALLBACK_ENCODING:
                 print(f"sentiscore: {path} is not UTF-8: read as {FALLBACK_ENCODING}", file=sys.stderr)
+            column = text_column
             for frame, share in read_chunks(path, chunk_rows, encoding):
                 shard = parts / f"part-{index:06d}.{shard_format}"
                 index += 1
+                # Guessed once per file, from its first chunk with columns, even one whose shard an earlier
+                # run wrote: a resumed job reads the column the first run read.
+                if column is None and len(frame.columns):
+                    column = guess_text_column(frame)
+                    if progress and str(column).lower() not in TEXT_COLUMN_GUESSES and column not in guesses_told:
+                        guesses_told.add(column)
+                        print(f"sentiscore: the reviews are read from column {column!r} (else name it with "
+                              f"--text-column)", file=sys.stderr)
                 if shard.exists():
                     yield Chunk(shard, None, None, None, file_index, share)
                     continue
                 unreadable = frame.attrs.get("unreadable", [])
                 if len(unreadable) == len(frame):  # not one record to take the columns from
-                    frame = frame.assign(**{name: None for name in (text_column or "text", id_column) if name})
-                column = text_column or guess_text_column(list(frame.columns))
+                    frame = frame.assign(**{name: None for name in (column or "text", id_column) if name})
                 renamed = kept_input_names(frame.columns if id_column is None else [id_column])
                 if progress and renamed.keys() - announced:
                     announced.update(renamed)
                     print("sentiscore: input columns kept as " +
                           ", ".join(f"{name} → {kept}" for name, kept in renamed.items()) +
                           ": the predictions take their names", file=sys.stderr)
-                for name in filter(None, (column, id_column)):
+                for name in filter(None, (column or "text", id_column)):
                     if name not in frame.columns:
                         raise ValueError(f"no column {name!r} in {path}; its columns: {list(frame.columns)}")
-                yield Chunk(shard, frame, column, id_column, file_index, share, unreadable)
+                yield Chunk(shard, frame, column or "text", id_column, file_index, share, unreadable)
 
     if engine == "ray":
         results = scored_on_ray(read_ahead(chunks()), model, address=address, actors=actors,

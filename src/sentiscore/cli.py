@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("-o", "--output", required=True,
                        help="output file, its extension setting the format and compression (scored.csv.gz), or a "
                             "folder of shards (scored/)")
-    score.add_argument("--text-column", help="column holding the review (default: text, review, content, ...)")
+    score.add_argument("--text-column",
+                       help="column holding the review (default: text, review, content, ... or one whose name holds "
+                            "one of these, as review_text)")
     score.add_argument("--id-column", help="keep only this column of the input beside the predictions")
     score.add_argument("--batch-size", type=int, default=2000,
                        help="rows read, scored and written together: one shard of the output (default 2000)")
