@@ -130,3 +130,12 @@ def test_an_unknown_sentiment_label_is_named(tmp_path):
     pd.DataFrame({"text": [REVIEW], "label": ["1"]}).to_csv(path, index=False)
     with pytest.raises(ValueError, match="unknown sentiment label '1'"):
         load_reviews(path, sentiment_column="label")
+
+
+def test_the_review_column_is_guessed_and_a_missing_one_named(tmp_path):
+    path = tmp_path / "scraped.csv"
+    reviews = pd.DataFrame({"review_id": ["a", "b"], "review_text": [REVIEW, "Скучно и затянуто. 3 из 10"]})
+    reviews.to_csv(path, index=False)
+    assert load_reviews(path)["score10"] == [9.0, 3.0]
+    with pytest.raises(ValueError, match=r"no column 'text' in .*; its columns: \['review_id', 'review_text'\]"):
+        load_reviews(path, text_column="text")

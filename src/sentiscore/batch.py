@@ -29,37 +29,23 @@ from queue import Full, Queue
 import numpy as np
 import pandas as pd
 
-from .files import FALLBACK_ENCODING, compression_of, file_format, input_files, read_chunks, text_encoding
+from .files import (
+    FALLBACK_ENCODING,
+    TEXT_COLUMN_GUESSES,
+    compression_of,
+    file_format,
+    guess_text_column,
+    input_files,
+    read_chunks,
+    text_encoding,
+)
 from .labels import SENTIMENTS
 from .predict import PreparedBatch, ScoredBatch, Scorer, as_scorer, prepare_batch, score_prepared
 from .preprocess import STATUS_DECODE_ERROR
 from .shards import check_manifest, count_rows, merge_shards, write_atomically
 
-TEXT_COLUMN_GUESSES = ("text", "review", "content", "body", "comment", "отзыв", "текст")
 OUTPUT_COLUMNS = ("sentiment", "score", "score_low", "score_high", *(f"p_{s}" for s in SENTIMENTS), "status", "model",
                   "model_version")
-
-
-MIN_GUESSED_CHARS = 15
-"""A column guessed by part of its name holds texts this long on average, not ids or counts ("review_id")."""
-
-
-def guess_text_column(frame: pd.DataFrame) -> str:
-    """The column of reviews: the first of ``TEXT_COLUMN_GUESSES`` by name, in any case; else, of the columns
-    whose name holds one of them ("review_text", "Текст отзыва"), the one with the longest texts."""
-    for guess in TEXT_COLUMN_GUESSES:
-        for column in frame.columns:
-            if str(column).lower() == guess:
-                return column
-    named = [column for column in frame.columns if any(guess in str(column).lower() for guess in TEXT_COLUMN_GUESSES)]
-    if named and frame.empty:
-        return named[0]
-    lengths = {column: frame[column].map(lambda cell: len(cell) if isinstance(cell, str) else 0).mean()
-               for column in named}
-    best = max(named, key=lengths.__getitem__, default=None)
-    if best is None or lengths[best] < MIN_GUESSED_CHARS:
-        raise ValueError(f"no text column among {list(frame.columns)}: name it with --text-column")
-    return best
 
 
 def add_predictions(frame: pd.DataFrame, scorer: Scorer, scored: ScoredBatch) -> pd.DataFrame:

@@ -9,11 +9,12 @@ splits never cut a group) and ``source`` (the corpus name).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .files import read_records
+from .files import guess_text_column, read_records
 from .grades import extract_score, strip_score
 from .labels import sentiment_from_mark, sentiment_of_label
 from .preprocess import is_missing, normalize
@@ -21,6 +22,8 @@ from .preprocess import is_missing, normalize
 SCHEMA = ("text", "sentiment", "score10", "domain", "group", "source")
 
 DEFAULT_DATA_DIR = Path("../shared/data")
+
+GUESS_FROM_RECORDS = 1_000
 
 HOLDOUT_BUCKETS = 10
 SALTED_SOURCES = ("livelib",)
@@ -132,18 +135,25 @@ def load_corpus(name: str, data_dir: str | Path = DEFAULT_DATA_DIR):
     return Dataset.from_dict({column: [row[column] for row in rows] for column in SCHEMA})
 
 
-def load_reviews(path: str | Path | Iterable[str | Path], *, text_column: str = "text",
+def load_reviews(path: str | Path | Iterable[str | Path], *, text_column: str | None = None,
                  score_column: str | None = None, score_scale: float = 10.0, sentiment_column: str | None = None,
                  domain: str = "unknown", group_column: str | None = None):
     """A user's file of reviews in the common schema. The score is the rating written in the text ("8 из 10"),
     or, with ``score_column``, that column's number on a 1..``score_scale`` scale (5: a star rating, brought to
-    1–10 as 2 × stars); ``sentiment_column`` holds labels such as positive / neutral / negative or good / bad."""
+    1–10 as 2 × stars); ``sentiment_column`` holds labels such as positive / neutral / negative or good / bad.
+    ``text_column`` None: guessed from the first records as ``sentiscore score`` guesses it."""
+    import pandas as pd
     from datasets import Dataset
 
     if score_scale <= 0:
         raise ValueError(f"the score scale must be positive, not {score_scale}")
+    records = read_records(path)
+    first = list(itertools.islice(records, GUESS_FROM_RECORDS))
+    text_column = text_column or guess_text_column(pd.DataFrame(first))
+    if first and not any(text_column in record for record in first):
+        raise ValueError(f"no column {text_column!r} in {path}; its columns: {list(first[0])}")
     rows, unreadable_scores = [], 0
-    for index, record in enumerate(read_records(path)):
+    for index, record in enumerate(itertools.chain(first, records)):
         text = record.get(text_column)
         if not isinstance(text, str) or not text.strip():
             continue

@@ -314,6 +314,29 @@ def _open_text(path: str):
     return _open(path, "rt", warn_cut=True, encoding=text_encoding(path), errors="replace")
 
 
+TEXT_COLUMN_GUESSES = ("text", "review", "content", "body", "comment", "отзыв", "текст")
+MIN_GUESSED_CHARS = 15
+"""A column guessed by part of its name holds texts this long on average, not ids or counts ("review_id")."""
+
+
+def guess_text_column(frame: pd.DataFrame) -> str:
+    """The column of reviews: the first of ``TEXT_COLUMN_GUESSES`` by name, in any case; else, of the columns
+    whose name holds one of them ("review_text", "Текст отзыва"), the one with the longest texts."""
+    for guess in TEXT_COLUMN_GUESSES:
+        for column in frame.columns:
+            if str(column).lower() == guess:
+                return column
+    named = [column for column in frame.columns if any(guess in str(column).lower() for guess in TEXT_COLUMN_GUESSES)]
+    if named and frame.empty:
+        return named[0]
+    lengths = {column: frame[column].map(lambda cell: len(cell) if isinstance(cell, str) else 0).mean()
+               for column in named}
+    best = max(named, key=lengths.__getitem__, default=None)
+    if best is None or lengths[best] < MIN_GUESSED_CHARS:
+        raise ValueError(f"no text column among {list(frame.columns)}: name it with --text-column")
+    return best
+
+
 def input_files(spec: str | Path) -> list[Path]:
     """The files a job reads, in order: one file, the files a glob matches (``**`` reaches into subfolders), or
     the review files of a folder and its subfolders (shards partitioned as ``date=2026-11-27/part-0.parquet``)."""

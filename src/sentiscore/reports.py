@@ -95,7 +95,7 @@ def evaluate_reviews(rows: Sequence[dict], model: str | Path | Scorer | None = N
 
 
 def evaluate_file(path: str | Path | Iterable[str | Path], model: str | Path | Scorer | None = None, *,
-                  text_column: str = "text", score_column: str | None = None, score_scale: float = 10.0,
+                  text_column: str | None = None, score_column: str | None = None, score_scale: float = 10.0,
                   sentiment_column: str | None = None, bootstrap_rounds: int = 1000, plots: bool = True) -> Report:
     """The report on a file of reviews (any format ``sentiscore score`` reads): the truth is each review's
     self-reported score ("8 из 10", stripped before the model reads the text), or the columns named."""
