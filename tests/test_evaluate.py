@@ -179,6 +179,10 @@ def test_a_file_evaluates_into_a_report_a_notebook_shows(tmp_path):
     assert f"<h1>sentiscore-lite on {path}</h1>" in html and html.count("data:image/png;base64,") == 4
     assert "<html" not in html  # a fragment inside the notebook's page
     assert report.markdown().startswith(f"# sentiscore-lite on {path}\n\n2 reviews, 0 could not be scored.")
+    table = report.table()
+    assert list(table.index) == ["all", "unknown"]
+    assert table.loc["all", "pos/neg accuracy"] == 1.0 and table.loc["all", "scored"] == 2
+    assert table.loc["all", "score MAE"] == report.metrics["overall"]["mae"]
 
 
 def test_a_file_with_nothing_to_compare_is_refused(tmp_path):

@@ -24,6 +24,16 @@ class Report:
     plots: dict[str, bytes] = field(default_factory=dict)
     title: str = DEFAULT_TITLE
 
+    def table(self):
+        """The headline metrics as a pandas DataFrame: a row for all reviews and one per domain."""
+        import pandas as pd
+
+        return pd.DataFrame.from_dict(
+            {label: {"reviews": m.get("n_sentiment", 0), "scored": m.get("n_score", 0),
+                     **{name: m.get(key, float("nan")) for key, name in HEADLINE}}
+             for label, m in [("all", self.metrics["overall"]), *self.metrics["by_domain"].items()]},
+            orient="index")
+
     def markdown(self) -> str:
         """The report in Markdown, its plots linked by file name (as ``save`` writes them beside it)."""
         summary, tables, intervals = _sections(self.metrics)
