@@ -73,3 +73,34 @@ def test_lemmatize_leaves_non_cyrillic_words():
 )
 def test_check_text(value, status):
     assert check_text(value) == status
+
+
+def test_check_text_counts_characters_as_its_expressions_do():
+    import random
+    import re
+
+    import numpy as np
+
+    from sentiscore.preprocess import _CONTROL_RUN, _CYRILLIC_RUN, _LETTER_RUN, _kind_counts
+
+    def count(run: str | re.Pattern, text: str) -> int:
+        return sum(map(len, re.findall(run, text)))
+
+    def counted(text: str) -> tuple[int, int, int, int]:
+        kinds = _kind_counts(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+        return kinds[1] + kinds[2] + kinds[4], kinds[2], kinds[3], kinds[4] + kinds[5]
+
+    def expected(text: str) -> tuple[int, int, int, int]:
+        return (count(_LETTER_RUN, text), count(_CYRILLIC_RUN, text), count(_CONTROL_RUN, text),
+                count("[\u00c0-\u00ff]+", text))
+
+    pool = ("Отличный фильм, всё ёмко! Ёлка. Đẹp ÀÿÐÑ×÷ 12½ ²³ αβγ 日本語 \x00\x07\x7f\x9f\ud800\ue000 "
+            "😀👍🏻 𝐀𝐁 \U000f0001 \U0010fffd _-\t\n")
+    generator = random.Random(0)
+    for length in [0, 1, 5, 50, 5000] * 20:
+        text = "".join(generator.choice(pool) for _ in range(length))
+        assert counted(text) == expected(text)
+    # every character of the Basic Multilingual Plane, once: the table is the expressions
+    plane = "".join(map(chr, range(0x10000)))
+    assert counted(plane) == expected(plane)
+    assert counted(plane)[1] == 66 and counted(plane)[3] == 64  # а-я, А-Я, ё, Ё; À to ÿ
