@@ -30,7 +30,8 @@ def test_reviews_get_the_tokenizers_ids_from_a_cold_and_a_warm_cache(shipped):
 
 # Words, every kind of space, the ▁ mark, special tokens, characters the normaliser rewrites.
 PIECES = ["фильм", "Отличный", "ёлка", "не", "10/10", "!!!", "...", "<s>", "</s>", "<mask>", "▁", " ", "  ", "\t",
-          "\n", "\u00a0", "\u3000", "\u200b", "ﬁ", "①", "Ａ", "е\u0308", "😀", "x", "", "—", "«", "»"]
+          "\n", "\u00a0", "\u3000", "\u200b", "ﬁ", "①", "Ａ", "е\u0308", "😀", "x", "", "—", "«", "»", "\r", "\u00ad",
+          "\u0301", "🏻", "\ufe0f", "\u0600", "\u0d4e", "\u2028"]
 
 
 @settings(max_examples=400, deadline=None)
@@ -38,6 +39,16 @@ PIECES = ["фильм", "Отличный", "ёлка", "не", "10/10", "!!!", 
 def test_any_mix_of_words_spaces_and_special_tokens(shipped, parts):
     text = "".join(parts)
     assert WordCachedTokenizer(shipped).encode([text])[0].tolist() == rust_ids(shipped, text)
+
+
+def test_every_character_of_the_plane_beside_words_spaces_and_line_breaks(shipped):
+    # each character at a word's start, inside it, at its end, alone between spaces, and after a line break
+    texts = [text for code in range(0x10000) if not 0xD800 <= code <= 0xDFFF
+             for c in [chr(code)] for text in (f"фильм {c}хорош", f"фильм{c} хорош", f"фильм {c} хорош", f"{c}фильм",
+                                                f"фильм{c}", f"а\n{c}б")]
+    rust = [encoding.ids for encoding in shipped.encode_batch(texts, add_special_tokens=False)]
+    ours = [ids.tolist() for ids in WordCachedTokenizer(shipped).encode(texts)]
+    assert [text for text, a, b in zip(texts, rust, ours) if a != b] == []
 
 
 def test_a_full_cache_starts_again(shipped):
