@@ -55,3 +55,22 @@ def test_shipped_lite_model_on_the_dev_split(dev):
     assert sentiment_metrics(truth, probabilities)["posneg_accuracy"] >= 0.91
     true_scores = np.array([np.nan if row["score10"] is None else row["score10"] for row in dev])
     assert score_metrics(true_scores, scores)["mae"] <= 1.5
+
+
+def test_the_word_cache_gives_the_tokenizers_ids_on_every_corpus():
+    from tokenizers import Tokenizer
+
+    from sentiscore.data import CORPORA
+    from sentiscore.files import read_records
+    from sentiscore.preprocess import normalize
+    from sentiscore.wordpieces import WordCachedTokenizer
+    from tests.conftest import SHIPPED_TOKENIZER
+
+    tokenizer = Tokenizer.from_file(str(SHIPPED_TOKENIZER / "tokenizer.json"))
+    cache = WordCachedTokenizer(tokenizer)
+    for files in CORPORA.values():
+        records = zip(read_records(SHARED_DATA / files[0]), range(500))
+        raw = [record["text"] for record, _ in records if isinstance(record.get("text"), str)]
+        for texts in (raw, [normalize(text) for text in raw]):
+            expected = [encoding.ids for encoding in tokenizer.encode_batch(texts, add_special_tokens=False)]
+            assert [ids.tolist() for ids in cache.encode(texts)] == expected, files[0]
