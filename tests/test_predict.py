@@ -96,7 +96,12 @@ def test_cli_score_and_evaluate_on_the_bundled_example(tmp_path, capsys):
     assert main(["score", example, "-o", str(tmp_path / "out.jsonl")]) == 0
     scored = pd.read_json(tmp_path / "out.jsonl", lines=True)
     assert len(scored) == len(pd.read_csv(example)) == 12
-    assert capsys.readouterr().err.splitlines()[-1].endswith("(10 ok, 1 empty, 1 not_russian)")
+    summary, predicted = capsys.readouterr().err.splitlines()[-2:]
+    assert summary.endswith("(10 ok, 1 empty, 1 not_russian)")
+    counts = scored["sentiment"].value_counts()
+    assert predicted == (f"sentiscore: predicted {counts.iloc[0] / 10:.0%} {counts.index[0]}, "
+                         f"{counts.iloc[1] / 10:.0%} {counts.index[1]}, {counts.iloc[2] / 10:.0%} {counts.index[2]}; "
+                         f"mean score {scored['score'].mean():.1f}")
     assert main(["score", example, "-o", str(tmp_path / "out.jsonl"), "--quiet"]) == 0
     assert capsys.readouterr().err == ""
     assert main(["evaluate", example, "-o", str(tmp_path / "report"), "--bootstrap", "50"]) == 0

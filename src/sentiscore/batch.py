@@ -91,6 +91,10 @@ class JobSummary:
     output: Path
     statuses: dict[str, int] = field(default_factory=dict)
     """Rows of this run per ``status``, most frequent first."""
+    sentiments: dict[str, int] = field(default_factory=dict)
+    """Rows of this run per predicted ``sentiment``, most frequent first."""
+    mean_score: float | None = None
+    """The mean predicted score of this run's rows, where there is one."""
 
 
 class Progress:
@@ -422,7 +426,8 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     else:
         raise ValueError(f"engine must be local or ray, not {engine!r}")
 
-    started, shards, skipped, rows, statuses = time.time(), 0, 0, 0, Counter()
+    started, shards, skipped, rows, statuses, sentiments = time.time(), 0, 0, 0, Counter(), Counter()
+    score_sum, score_count = 0.0, 0
     meter = Progress(len(files), progress)
     # Shards are written by a thread while the model scores the next chunk; at most two wait to be written.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentiscore-writer") as writer:
@@ -437,6 +442,8 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
                 writes.append(writer.submit(write_atomically, scored, chunk.shard, shard_format))
                 rows += len(scored)
                 statuses.update(scored["status"].value_counts().to_dict())
+                sentiments.update(scored["sentiment"].value_counts().to_dict())
+                score_sum, score_count = score_sum + scored["score"].sum(), score_count + scored["score"].count()
             while writes and (writes[0].done() or len(writes) > 2):
                 writes.popleft().result()
             meter.update(0 if scored is None else len(scored), chunk.file_index, chunk.share)
@@ -449,7 +456,8 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
         total = sum(count_rows(shard, shard_format) for shard in parts.glob(f"part-*.{shard_format}"))
     else:
         total = merge_shards(parts, output, shard_format)
-    return JobSummary(total, rows, shards, skipped, time.time() - started, output, dict(statuses.most_common()))
+    return JobSummary(total, rows, shards, skipped, time.time() - started, output, dict(statuses.most_common()),
+                      dict(sentiments.most_common()), float(score_sum / score_count) if score_count else None)
 
 
 def _model_config(path: Path) -> str:

@@ -156,6 +156,12 @@ def run_score(args: argparse.Namespace) -> int:
                         + (f"; this run: {statuses}" if statuses else ""))
         print(f"sentiscore: {rows} scored into {summary.output} in {summary.seconds:.1f} s"
               + (f" ({statuses})" if statuses else ""), file=sys.stderr)
+        if summary.sentiments:
+            shares = ", ".join(f"{count / sum(summary.sentiments.values()):.0%} {sentiment}"
+                               for sentiment, count in summary.sentiments.items())
+            run = "this run predicted" if summary.skipped_shards else "predicted"
+            mean = f"; mean score {summary.mean_score:.1f}" if summary.mean_score is not None else ""
+            print(f"sentiscore: {run} {shares}{mean}", file=sys.stderr)
     return 0
 
 
