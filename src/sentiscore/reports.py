@@ -9,9 +9,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .evaluate import HEADLINE, evaluate_predictions
 from .predict import Scorer
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_TITLE = "sentiscore evaluation"
 
@@ -24,12 +28,13 @@ class Report:
     plots: dict[str, bytes] = field(default_factory=dict)
     title: str = DEFAULT_TITLE
 
-    def table(self):
-        """The headline metrics as a pandas DataFrame: a row for all reviews and one per domain."""
+    def table(self) -> pd.DataFrame:
+        """The headline metrics as a pandas DataFrame: a row for all reviews and one per domain, with how many
+        carry a sentiment (given or from their score) and how many a score."""
         import pandas as pd
 
         return pd.DataFrame.from_dict(
-            {label: {"reviews": m.get("n_sentiment", 0), "scored": m.get("n_score", 0),
+            {label: {"labelled": m.get("n_sentiment", 0), "scored": m.get("n_score", 0),
                      **{name: m.get(key, float("nan")) for key, name in HEADLINE}}
              for label, m in [("all", self.metrics["overall"]), *self.metrics["by_domain"].items()]},
             orient="index")
