@@ -379,6 +379,20 @@ def test_the_score_interval_comes_out_with_a_model_that_has_one(tiny_transformer
             & (scored["score_high"][ok] <= 10)).all()
 
 
+def test_reviews_stored_as_bytes_in_parquet_are_read_as_utf8(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "legacy.parquet"  # a writer that left out the columns' text annotation
+    cells = [GOOD.encode(), BAD.encode(), "Отлично".encode("cp1251") * 5, None]
+    pq.write_table(pa.table({"text": pa.array(cells, pa.binary())}), source)
+    score_file(source, tmp_path / "scored.parquet", model="sentiscore-lite", progress=False)
+    scored = pd.read_parquet(tmp_path / "scored.parquet")
+    assert list(scored["status"]) == ["ok", "ok", "decode_error", "empty"]
+    assert list(scored["sentiment"].iloc[:2]) == ["positive", "negative"]
+    assert scored["text"].iloc[0] == GOOD.encode()  # the input column comes out as it came in
+
+
 def test_text_files_in_other_encodings_or_with_bad_bytes_lose_no_row(tmp_path, capsys):
     rows = [GOOD, BAD, "Неплохо"]
     cp1251 = tmp_path / "excel.csv"

@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from .labels import SENTIMENTS
-from .preprocess import MAX_CHARS, SCORABLE, check_text, normalize
+from .preprocess import MAX_CHARS, SCORABLE, as_text, check_text, normalize
 
 MODELS_DIR = Path(__file__).parent / "models"
 """The shipped models: in a checkout a link to the repository's ``models/``, in a wheel a copy of it."""
@@ -77,6 +77,7 @@ class PreparedBatch:
 
 def prepare_batch(scorer: Scorer, texts: Sequence[object]) -> PreparedBatch:
     """Check every value and prepare the scorable ones (the CPU half of ``predictions_from``)."""
+    texts = [as_text(value) for value in texts]
     statuses = [check_text(text) for text in texts]
     ready = [i for i, status in enumerate(statuses) if status in SCORABLE]
     model_input = scorer.prepare([normalize(texts[i][:MAX_CHARS]) for i in ready]) if ready else None

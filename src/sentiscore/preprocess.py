@@ -58,6 +58,13 @@ def normalize(text: str) -> str:
     return _NEWLINE_AND_SPACE.sub("\n", text).strip()
 
 
+def as_text(value: object) -> object:
+    """Bytes decoded as UTF-8, bytes that are not replaced (``check_text`` then flags the text ``decode_error``):
+    a Parquet file written without its columns' text annotation hands over its reviews as bytes. Anything else
+    as it is."""
+    return value.decode("utf-8", errors="replace") if isinstance(value, (bytes, bytearray)) else value
+
+
 def check_text(value: object) -> str:
     """Why a value cannot be scored, or ``ok``: one of the ``STATUS_*`` names. A missing cell (None, NaN) is
     ``empty``, like an empty string: CSV files cannot tell them apart."""
