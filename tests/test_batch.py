@@ -379,6 +379,29 @@ def test_the_score_interval_comes_out_with_a_model_that_has_one(tiny_transformer
             & (scored["score_high"][ok] <= 10)).all()
 
 
+def test_a_review_inside_nested_records_is_named_by_a_dotted_path(tmp_path):
+    source = tmp_path / "api.jsonl"
+    records = [{"id": 1, "review": {"title": "Шедевр", "body": {"text": GOOD}}},
+               {"id": 2, "review": {"title": "Провал", "body": {"text": BAD}}},
+               {"id": 3, "review": None}]
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    score_file(source, tmp_path / "scored.jsonl", model="sentiscore-lite", text_column="review.body.text",
+               progress=False)
+    scored = pd.read_json(tmp_path / "scored.jsonl", lines=True)
+    assert list(scored["status"]) == ["ok", "ok", "empty"]
+    assert list(scored["sentiment"].iloc[:2]) == ["positive", "negative"]
+    assert scored["review"].iloc[0] == records[0]["review"]  # the input comes out as it came in
+    score_file(source, tmp_path / "scored.parquet", model="sentiscore-lite", text_column="review.body.text",
+               progress=False)
+    again = tmp_path / "again.csv"  # the same field of a Parquet struct column
+    score_file(tmp_path / "scored.parquet", again, model="sentiscore-lite", text_column="review.body.text",
+               progress=False)
+    assert list(pd.read_csv(again)["status"]) == ["ok", "ok", "empty"]
+    with pytest.raises(ValueError, match="no column 'comment.text'"):
+        score_file(source, tmp_path / "other.jsonl", model="sentiscore-lite", text_column="comment.text",
+                   progress=False)
+
+
 def test_reviews_stored_as_bytes_in_parquet_are_read_as_utf8(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

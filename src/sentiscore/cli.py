@@ -51,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="output file, its extension setting the format and compression (scored.csv.gz), or a "
                             "folder of shards (scored/)")
     score.add_argument("--text-column",
-                       help="column holding the review (default: text, review, content, ... or one whose name holds "
-                            "one of these, as review_text)")
+                       help="column holding the review, or its path inside nested records (review.body.text); "
+                            "default: text, review, content, ... or a column whose name holds one of these")
     score.add_argument("--id-column", help="keep only this column of the input beside the predictions")
     score.add_argument("--batch-size", type=int, default=2000,
                        help="rows read, scored and written together: one shard of the output (default 2000)")
