@@ -139,3 +139,13 @@ def test_the_review_column_is_guessed_and_a_missing_one_named(tmp_path):
     assert load_reviews(path)["score10"] == [9.0, 3.0]
     with pytest.raises(ValueError, match=r"no column 'text' in .*; its columns: \['review_id', 'review_text'\]"):
         load_reviews(path, text_column="text")
+
+
+def test_a_review_inside_nested_records_is_evaluated_by_its_path(tmp_path):
+    path = tmp_path / "api.jsonl"
+    records = [{"review": {"body": {"text": REVIEW}}, "stars": 5}, {"review": None, "stars": 1},
+               {"review": {"body": {"text": "Скучная книга, еле дочитала."}}, "stars": 1}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    reviews = load_reviews(path, text_column="review.body.text", score_column="stars", score_scale=5)
+    assert reviews["text"] == ["Отличный фильм, пересмотрю ещё не раз.", "Скучная книга, еле дочитала."]
+    assert reviews["score10"] == [10.0, 2.0]

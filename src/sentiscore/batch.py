@@ -33,6 +33,7 @@ from .files import (
     FALLBACK_ENCODING,
     TEXT_COLUMN_GUESSES,
     compression_of,
+    field_at,
     file_format,
     guess_text_column,
     input_files,
@@ -54,13 +55,8 @@ def review_texts(frame: pd.DataFrame, column: str) -> list[object]:
     row has none. Either way the input's columns come out as they came in."""
     if column in frame.columns:
         return frame[column].tolist()
-    top, *path = column.split(".")
-    texts = []
-    for cell in frame[top].tolist():
-        for key in path:
-            cell = cell.get(key) if isinstance(cell, dict) else None
-        texts.append(cell)
-    return texts
+    top, _, path = column.partition(".")
+    return [field_at(cell, path) for cell in frame[top].tolist()]
 
 
 def add_predictions(frame: pd.DataFrame, scorer: Scorer, scored: ScoredBatch) -> pd.DataFrame:

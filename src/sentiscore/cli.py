@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="metrics and a report against known labels and scores")
     evaluate.add_argument("input", nargs="?", help="a file of reviews; their self-reported scores are the truth. "
                                                     "Without it: the shared corpora (--split)")
-    evaluate.add_argument("--text-column", help="column holding the review (default: guessed as score guesses it)")
+    evaluate.add_argument("--text-column", help="column holding the review, or its path inside nested records "
+                                                "(default: guessed as score guesses it)")
     evaluate.add_argument("--score-column", help="the reviewer's score is this column, not the rating in the text")
     evaluate.add_argument("--score-scale", type=float, default=10.0,
                           help="the top of --score-column's scale: 10 (default), 5 for stars, 100")

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .files import guess_text_column, read_records
+from .files import field_at, guess_text_column, read_records
 from .grades import extract_score, strip_score
 from .labels import sentiment_from_mark, sentiment_of_label
 from .preprocess import is_missing, normalize
@@ -150,11 +150,11 @@ def load_reviews(path: str | Path | Iterable[str | Path], *, text_column: str | 
     records = read_records(path)
     first = list(itertools.islice(records, GUESS_FROM_RECORDS))
     text_column = text_column or guess_text_column(pd.DataFrame(first))
-    if first and not any(text_column in record for record in first):
+    if first and not any(text_column in record or field_at(record, text_column) is not None for record in first):
         raise ValueError(f"no column {text_column!r} in {path}; its columns: {list(first[0])}")
     rows, unreadable_scores = [], 0
     for index, record in enumerate(itertools.chain(first, records)):
-        text = record.get(text_column)
+        text = field_at(record, text_column)
         if not isinstance(text, str) or not text.strip():
             continue
         score10 = label = None

@@ -337,6 +337,16 @@ def guess_text_column(frame: pd.DataFrame) -> str:
     return best
 
 
+def field_at(record: object, path: str) -> object:
+    """A record's value under a column name, or at a dotted path inside its nested objects
+    (``review.body.text``: JSON objects, Parquet structs); None where a part is missing."""
+    if isinstance(record, dict) and path in record:
+        return record[path]
+    for key in path.split("."):
+        record = record.get(key) if isinstance(record, dict) else None
+    return record
+
+
 def input_files(spec: str | Path) -> list[Path]:
     """The files a job reads, in order: one file, the files a glob matches (``**`` reaches into subfolders), or
     the review files of a folder and its subfolders (shards partitioned as ``date=2026-11-27/part-0.parquet``)."""
