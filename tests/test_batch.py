@@ -397,6 +397,10 @@ def test_a_review_inside_nested_records_is_named_by_a_dotted_path(tmp_path):
     score_file(tmp_path / "scored.parquet", again, model="sentiscore-lite", text_column="review.body.text",
                progress=False)
     assert list(pd.read_csv(again)["status"]) == ["ok", "ok", "empty"]
+    score_file(source, tmp_path / "guessed.jsonl", model="sentiscore-lite", progress=False)  # review.body.text
+    assert list(pd.read_json(tmp_path / "guessed.jsonl", lines=True)["status"]) == ["ok", "ok", "empty"]
+    with pytest.raises(ValueError, match="'review' holds objects: 'body' holds objects: no text column"):
+        score_frame(pd.DataFrame({"review": [{"body": {"stars": 5}}]}), model="sentiscore-lite", progress=False)
     with pytest.raises(ValueError, match="no column 'comment.text'"):
         score_file(source, tmp_path / "other.jsonl", model="sentiscore-lite", text_column="comment.text",
                    progress=False)

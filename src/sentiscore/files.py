@@ -319,9 +319,20 @@ MIN_GUESSED_CHARS = 15
 """A column guessed by part of its name holds texts this long on average, not ids or counts ("review_id")."""
 
 
-def guess_text_column(frame: pd.DataFrame) -> str:
+def guess_text_column(frame: pd.DataFrame, where: str = "") -> str:
     """The column of reviews: the first of ``TEXT_COLUMN_GUESSES`` by name, in any case; else, of the columns
-    whose name holds one of them ("review_text", "Текст отзыва"), the one with the longest texts."""
+    whose name holds one of them ("review_text", "Текст отзыва"), the one with the longest texts. A column of
+    objects (nested JSON, a Parquet struct) is looked into the same way: ``review.text``."""
+    column = _guessed_column(frame, where)
+    objects = [cell for cell in frame[column].tolist() if isinstance(cell, dict)]
+    if not objects:
+        return column
+    import pandas as pd
+
+    return f"{column}.{guess_text_column(pd.DataFrame(objects), f'{where}{column!r} holds objects: ')}"
+
+
+def _guessed_column(frame: pd.DataFrame, where: str = "") -> str:
     for guess in TEXT_COLUMN_GUESSES:
         for column in frame.columns:
             if str(column).lower() == guess:
@@ -333,7 +344,7 @@ def guess_text_column(frame: pd.DataFrame) -> str:
                for column in named}
     best = max(named, key=lengths.__getitem__, default=None)
     if best is None or lengths[best] < MIN_GUESSED_CHARS:
-        raise ValueError(f"no text column among {list(frame.columns)}: name it with --text-column")
+        raise ValueError(f"{where}no text column among {list(frame.columns)}: name it with --text-column")
     return best
 
 
