@@ -6,9 +6,13 @@ import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 from .batching import length_batches
 from .model import ReviewModel, median_score, score_interval, window_ids
@@ -19,6 +23,33 @@ PROGRESS_FROM = 256
 
 LOG_EVERY = 30.0
 """Seconds between the progress bar's lines where it cannot redraw itself (a log file, CI)."""
+
+
+def progress_bar(**options: Any) -> tqdm:
+    """A tqdm bar that redraws itself in a terminal or a notebook, and elsewhere (a log file, CI) writes a plain
+    line every ``LOG_EVERY`` seconds."""
+    from tqdm.auto import tqdm
+    from tqdm.notebook import tqdm as notebook_tqdm
+
+    if sys.stderr.isatty() or issubclass(tqdm, notebook_tqdm):
+        return tqdm(mininterval=0.1, **options)
+    return tqdm(mininterval=LOG_EVERY, maxinterval=max(10.0, LOG_EVERY), file=LogLines(sys.stderr), **options)
+
+
+class LogLines:
+    """A progress bar's output where it cannot redraw itself (a log file, CI): each update a line of its own, not
+    one endless line of carriage returns."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        text = text.strip("\r\n")
+        if text:
+            self.stream.write(text + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -132,12 +163,7 @@ class TransformerScorer(ScorerBase):
         return self.model.encode_text(list(texts))
 
     def run(self, ids: list[np.ndarray], progress: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from tqdm.auto import tqdm
-        from tqdm.notebook import tqdm as notebook_tqdm
-
-        redraws = sys.stderr.isatty() or issubclass(tqdm, notebook_tqdm)
-        with tqdm(desc=self.name, unit="window", disable=not progress or len(ids) < PROGRESS_FROM,
-                  mininterval=0.1 if redraws else LOG_EVERY) as bar:
+        with progress_bar(desc=self.name, unit="window", disable=not progress or len(ids) < PROGRESS_FROM) as bar:
             sentiment, distribution = infer_ids(self.model, ids, self.device, self.batch_tokens, bar,
                                                    self.precision)
         low, high = score_interval(distribution, self.model.config.interval_mass)

@@ -16,7 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from .batching import length_batches
-from .inference import autocast, infer_ids, pick_device
+from .inference import autocast, infer_ids, pick_device, progress_bar
 from .labels import SENTIMENTS
 from .model import (
     CONFIG_FILE,
@@ -152,8 +152,6 @@ def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, devi
         dev: TokenizedCorpus | None = None, log: Callable[[str], None] = print,
         progress: bool = True, on_epoch_end: Callable[[ReviewModel], None] | None = None) -> list[dict]:
     """Fine-tune encoder and heads together; returns the per-epoch log (with dev metrics when ``dev`` is given)."""
-    from tqdm.auto import tqdm
-
     from .evaluate import score_metrics, sentiment_metrics
 
     set_seed(config.seed)
@@ -183,7 +181,8 @@ def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, devi
     for epoch, batches in enumerate(epochs, start=1):
         model.train()
         started, seen, running = time.time(), 0, 0.0
-        bar = tqdm(total=len(train), desc=f"epoch {epoch}/{config.epochs}", unit="review", disable=not progress)
+        bar = progress_bar(total=len(train), desc=f"epoch {epoch}/{config.epochs}", unit="review",
+                           disable=not progress)
         for step, batch in enumerate(batches):
             windows = [window_ids(token_lists[i], size, config.max_train_windows, rng) for i in batch]
             with autocast(target, "bf16" if target.type == "cuda" else "fp32"):
