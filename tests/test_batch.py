@@ -397,6 +397,10 @@ def test_a_review_inside_nested_records_is_named_by_a_dotted_path(tmp_path):
     score_file(tmp_path / "scored.parquet", again, model="sentiscore-lite", text_column="review.body.text",
                progress=False)
     assert list(pd.read_csv(again)["status"]) == ["ok", "ok", "empty"]
+    score_file(source, tmp_path / "ids.csv", model="sentiscore-lite", text_column="review.body.text",
+               id_column="review.title", progress=False)
+    assert list(pd.read_csv(tmp_path / "ids.csv").columns) == ["review.title", *OUTPUT_COLUMNS]
+    assert list(pd.read_csv(tmp_path / "ids.csv")["review.title"].fillna("-")) == ["Шедевр", "Провал", "-"]
     score_file(source, tmp_path / "guessed.jsonl", model="sentiscore-lite", progress=False)  # review.body.text
     assert list(pd.read_json(tmp_path / "guessed.jsonl", lines=True)["status"]) == ["ok", "ok", "empty"]
     with pytest.raises(ValueError, match="'review' holds objects: 'body' holds objects: no text column"):

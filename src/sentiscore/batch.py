@@ -49,10 +49,9 @@ OUTPUT_COLUMNS = ("sentiment", "score", "score_low", "score_high", *(f"p_{s}" fo
                   "model_version")
 
 
-def review_texts(frame: pd.DataFrame, column: str) -> list[object]:
-    """The chunk's reviews: the column's cells; or, for a dotted name that is not a column (``review.text``), that
-    field of the objects in the column its first part names (nested JSON, a Parquet struct), missing where a
-    row has none. Either way the input's columns come out as they came in."""
+def column_values(frame: pd.DataFrame, column: str) -> list[object]:
+    """A column's cells; or, for a dotted name that is not a column (``review.text``), that field of the objects
+    in the column its first part names (nested JSON, a Parquet struct), missing where a row has none."""
     if column in frame.columns:
         return frame[column].tolist()
     top, _, path = column.partition(".")
@@ -179,10 +178,15 @@ class ChunkScorer:
         return score_prepared(self.scorer, batch, progress=False)
 
     def finish(self, frame: pd.DataFrame, scored: ScoredBatch, id_column: str | None) -> pd.DataFrame:
-        return add_predictions(frame[[id_column]] if id_column else frame, self.scorer, scored)
+        if id_column in frame.columns:
+            frame = frame[[id_column]]
+        elif id_column:  # a field of nested records ("user.id"), under the name it was asked by
+            frame = pd.DataFrame({id_column: pd.Series(column_values(frame, id_column), index=frame.index,
+                                                       dtype=object)})
+        return add_predictions(frame, self.scorer, scored)
 
     def __call__(self, frame: pd.DataFrame, text_column: str = "text", id_column: str | None = None) -> pd.DataFrame:
-        return self.finish(frame, self.score(self.prepare_texts(review_texts(frame, text_column))), id_column)
+        return self.finish(frame, self.score(self.prepare_texts(column_values(frame, text_column))), id_column)
 
 
 def score_frame(frame: pd.DataFrame, text_column: str | None = None, *, model: str | Path | Scorer | None = None,
@@ -190,7 +194,7 @@ def score_frame(frame: pd.DataFrame, text_column: str | None = None, *, model: s
     """A table in memory (a notebook's DataFrame) with the columns that ``sentiscore score`` adds, its index
     kept; files of any size go through ``score_file``. ``text_column`` is guessed as ``score`` guesses it."""
     scorer = as_scorer(model, device)
-    texts = review_texts(frame, text_column or guess_text_column(frame))
+    texts = column_values(frame, text_column or guess_text_column(frame))
     return add_predictions(frame, scorer, score_prepared(scorer, prepare_batch(scorer, texts), progress))
 
 
@@ -214,7 +218,7 @@ def scored_locally(chunks: Iterator[Chunk], scorer: ChunkScorer, workers: int = 
         for chunk in chunks:
             work = None
             if chunk.frame is not None:
-                work = pool.submit(prepare, review_texts(chunk.frame, chunk.text_column))
+                work = pool.submit(prepare, column_values(chunk.frame, chunk.text_column))
                 if runner is not None:
                     work = runner.submit(_score_when_prepared, scorer, work)
             pending.append((chunk, work))
@@ -423,7 +427,7 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
                           ", ".join(f"{name} → {kept}" for name, kept in renamed.items()) +
                           ": the predictions take their names", file=sys.stderr)
                 for name in filter(None, (column or "text", id_column)):
-                    if name not in frame.columns and not (name == column and name.split(".")[0] in frame.columns):
+                    if name not in frame.columns and name.split(".")[0] not in frame.columns:
                         raise ValueError(f"no column {name!r} in {path}; its columns: {list(frame.columns)}")
                 yield Chunk(shard, frame, column or "text", id_column, file_index, share, unreadable)
 
