@@ -185,6 +185,17 @@ def test_a_file_evaluates_into_a_report_a_notebook_shows(tmp_path):
     assert table.loc["all", "score MAE"] == report.metrics["overall"]["mae"]
 
 
+def test_several_files_evaluate_together_under_their_names(tmp_path):
+    paths = [tmp_path / "a.csv", tmp_path / "b.jsonl"]
+    paths[0].write_text('text\n"Отличный фильм, пересмотрю ещё не раз. 9 из 10"\n', encoding="utf-8")
+    paths[1].write_text('{"text": "Скучно и затянуто, заснул на середине. 2 из 10"}\n', encoding="utf-8")
+    report = evaluate_file(paths, "sentiscore-lite", bootstrap_rounds=0, plots=False)
+    assert report.title == f"sentiscore-lite on {paths[0]}, {paths[1]}"
+    assert report.metrics["n"] == 2 and report.plots == {}
+    assert evaluate_file(tmp_path, "sentiscore-lite", bootstrap_rounds=0, plots=False).metrics["n"] == 2  # a folder
+    assert evaluate_file(str(tmp_path / "*.csv"), "sentiscore-lite", bootstrap_rounds=0).metrics["n"] == 1
+
+
 def test_a_file_with_nothing_to_compare_is_refused(tmp_path):
     path = tmp_path / "reviews.csv"
     path.write_text("text\nОтличный фильм\n", encoding="utf-8")

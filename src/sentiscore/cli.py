@@ -69,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(handler=run_score)
 
     evaluate = commands.add_parser("evaluate", help="metrics and a report against known labels and scores")
-    evaluate.add_argument("input", nargs="?", help="a file of reviews; their self-reported scores are the truth. "
-                                                    "Without it: the shared corpora (--split)")
+    evaluate.add_argument("input", nargs="?", help="a file of reviews, or a glob or folder of them, as score reads "
+                                                    "them; their self-reported scores are the truth. Without it: the "
+                                                    "shared corpora (--split)")
     evaluate.add_argument("--text-column", help="column holding the review, or its path inside nested records "
                                                 "(default: guessed as score guesses it)")
     evaluate.add_argument("--score-column", help="the reviewer's score is this column, not the rating in the text")

@@ -112,16 +112,23 @@ def evaluate_reviews(rows: Sequence[dict], model: str | Path | Scorer | None = N
 def evaluate_file(path: str | Path | Iterable[str | Path], model: str | Path | Scorer | None = None, *,
                   text_column: str | None = None, score_column: str | None = None, score_scale: float = 10.0,
                   sentiment_column: str | None = None, bootstrap_rounds: int = 1000, plots: bool = True) -> Report:
-    """The report on a file of reviews (any format ``sentiscore score`` reads): the truth is each review's
-    self-reported score ("8 из 10", stripped before the model reads the text), or the columns named."""
+    """The report on a file of reviews, or a glob or folder of them (what ``sentiscore score`` reads): the truth
+    is each review's self-reported score ("8 из 10", stripped before the model reads the text), or the columns
+    named."""
     from .data import load_reviews
+    from .files import input_files
     from .predict import as_scorer
 
     scorer = as_scorer(model)
-    reviews = load_reviews(path, text_column=text_column, score_column=score_column, score_scale=score_scale,
+    files = input_files(path) if isinstance(path, (str, Path)) else list(path)
+    reviews = load_reviews(files, text_column=text_column, score_column=score_column, score_scale=score_scale,
                            sentiment_column=sentiment_column)
-    return evaluate_reviews(list(reviews), scorer, title=f"{scorer.name} on {path}", bootstrap_rounds=bootstrap_rounds,
-                            plots=plots)
+    return evaluate_reviews(list(reviews), scorer, title=f"{scorer.name} on {_names(path)}",
+                            bootstrap_rounds=bootstrap_rounds, plots=plots)
+
+
+def _names(path: str | Path | Iterable[str | Path]) -> str:
+    return str(path) if isinstance(path, (str, Path)) else ", ".join(map(str, path))
 
 
 def _sections(metrics: dict) -> tuple[str, list[tuple[list[str], list[list[str]]]], str]:
