@@ -19,6 +19,7 @@ from sentiscore.preprocess import (
     _LETTER_RUN,
     MAX_CHARS,
     STATUS_DECODE_ERROR,
+    STATUS_EMPTY,
     STATUS_NOT_RUSSIAN,
     STATUS_NOT_TEXT,
     STATUS_OK,
@@ -35,15 +36,15 @@ _MOJIBAKE = re.compile(r"[\u00c0-\u00ff]+")
 def check_by_expressions(value: object) -> str:
     """``check_text`` with its characters counted by regular expressions."""
     if is_missing(value):
-        return "empty"
+        return STATUS_EMPTY
     if not isinstance(value, str):
         return STATUS_NOT_TEXT
     if not value.strip():
-        return "empty"
+        return STATUS_EMPTY
     sample = value[:5000]
     letters = _count(_LETTER_RUN, sample)
-    mojibake = _count(_MOJIBAKE, sample)
-    if sample.count("\ufffd") > max(2, len(sample) // 100) or letters >= 10 and mojibake > 0.3 * letters:
+    if sample.count("\ufffd") > max(2, len(sample) // 100) \
+            or letters >= 10 and _count(_MOJIBAKE, sample) > 0.3 * letters:
         return STATUS_DECODE_ERROR
     if _count(_CONTROL_RUN, sample) > len(sample) // 20:
         return STATUS_NOT_TEXT

@@ -418,18 +418,19 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
                     yield Chunk(shard, None, None, None, file_index, share)
                     continue
                 unreadable = frame.attrs.get("unreadable", [])
+                chunk_column = column or "text"  # None only while no chunk had columns to guess from
                 if len(unreadable) == len(frame):  # not one record to take the columns from
-                    frame = frame.assign(**{name: None for name in (column or "text", id_column) if name})
+                    frame = frame.assign(**{name: None for name in (chunk_column, id_column) if name})
                 renamed = kept_input_names(frame.columns if id_column is None else [id_column])
                 if progress and renamed.keys() - announced:
                     announced.update(renamed)
                     print("sentiscore: input columns kept as " +
                           ", ".join(f"{name} → {kept}" for name, kept in renamed.items()) +
                           ": the predictions take their names", file=sys.stderr)
-                for name in filter(None, (column or "text", id_column)):
+                for name in filter(None, (chunk_column, id_column)):
                     if name not in frame.columns and name.split(".")[0] not in frame.columns:
                         raise ValueError(f"no column {name!r} in {path}; its columns: {list(frame.columns)}")
-                yield Chunk(shard, frame, column or "text", id_column, file_index, share, unreadable)
+                yield Chunk(shard, frame, chunk_column, id_column, file_index, share, unreadable)
 
     if engine == "ray":
         results = scored_on_ray(read_ahead(chunks()), model, address=address, actors=actors,

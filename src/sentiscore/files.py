@@ -271,6 +271,20 @@ def decompressed(raw: BinaryIO, compression: str | None, name: str = "", close_r
     return io.BufferedReader(_EndsWhereCut(stream, name, raw if close_raw else None))
 
 
+def compressing(raw: BinaryIO, compression: str | None, name: str = "") -> BinaryIO:
+    """A binary stream that writes into ``raw`` compressed (``decompressed``'s mirror); closing it leaves ``raw``
+    open. ``name``: the file name a gzip header records, which ``gunzip -N`` restores."""
+    if compression is None:
+        return raw
+    if compression == "zstd":
+        import zstandard
+
+        return zstandard.ZstdCompressor().stream_writer(raw, closefd=False)
+    if compression == "gzip":
+        return gzip.GzipFile(filename=name, mode="wb", fileobj=raw)
+    return {"bz2": bz2.BZ2File, "xz": lzma.LZMAFile}[compression](raw, "wb")
+
+
 class _EndsWhereCut(io.RawIOBase):
     """A decompressed stream that ends where its file was cut off, where the decompressor raises EOFError."""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .evaluate import HEADLINE, evaluate_predictions
-from .predict import Scorer
+from .predict import Scorer, as_scorer, predict_batch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -95,8 +95,7 @@ def evaluate_reviews(rows: Sequence[dict], model: str | Path | Scorer | None = N
                      bootstrap_rounds: int = 1000, plots: bool = True) -> Report:
     """Predict the rows (the corpus schema of ``sentiscore.data``: ``text``, ``sentiment``, ``score10``,
     ``domain``) and compare; ``plots=False`` leaves out the images."""
-    from .plots import plot_images
-    from .predict import as_scorer, predict_batch
+    from .plots import plot_images  # here, not at the top: ``import sentiscore`` stays light
 
     rows = [row for row in rows if row.get("score10") is not None or row.get("sentiment") is not None]
     if not rows:
@@ -117,18 +116,17 @@ def evaluate_file(path: str | Path | Iterable[str | Path], model: str | Path | S
     named."""
     from .data import load_reviews
     from .files import input_files
-    from .predict import as_scorer
 
     scorer = as_scorer(model)
-    files = input_files(path) if isinstance(path, (str, Path)) else list(path)
+    if isinstance(path, (str, Path)):
+        files, names = input_files(path), str(path)
+    else:
+        files = list(path)
+        names = ", ".join(map(str, files))
     reviews = load_reviews(files, text_column=text_column, score_column=score_column, score_scale=score_scale,
                            sentiment_column=sentiment_column)
-    return evaluate_reviews(list(reviews), scorer, title=f"{scorer.name} on {_names(path)}",
+    return evaluate_reviews(list(reviews), scorer, title=f"{scorer.name} on {names}",
                             bootstrap_rounds=bootstrap_rounds, plots=plots)
-
-
-def _names(path: str | Path | Iterable[str | Path]) -> str:
-    return str(path) if isinstance(path, (str, Path)) else ", ".join(map(str, path))
 
 
 def _sections(metrics: dict) -> tuple[str, list[tuple[list[str], list[list[str]]]], str]:

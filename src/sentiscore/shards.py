@@ -3,12 +3,9 @@ and merged in order into one output file."""
 
 from __future__ import annotations
 
-import bz2
 import contextlib
-import gzip
 import io
 import json
-import lzma
 import os
 import shutil
 from collections.abc import Iterator
@@ -18,7 +15,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
-from .files import compression_of
+from .files import compressing, compression_of
 from .preprocess import is_missing
 
 MANIFEST = "manifest.json"
@@ -215,17 +212,6 @@ def count_rows(shard: Path, fmt: str) -> int:
 @contextlib.contextmanager
 def _open_output(path: Path, named: Path) -> Iterator[TextIO]:
     """``path`` opened to write text, compressed as the name ``named`` (what the file will be renamed to) says."""
-    compression = compression_of(named)
-    with path.open("wb") as raw:
-        if compression == "gzip":  # the header names the file that gunzip -N restores, not the temporary one
-            stream = gzip.GzipFile(filename=named.name, mode="wb", fileobj=raw)
-        elif compression == "zstd":
-            import zstandard
-
-            stream = zstandard.ZstdCompressor().stream_writer(raw, closefd=False)
-        elif compression is not None:
-            stream = {"bz2": bz2.BZ2File, "xz": lzma.LZMAFile}[compression](raw, "wb")
-        else:
-            stream = raw
-        with io.TextIOWrapper(stream, encoding="utf-8", newline="") as text:
-            yield text
+    with path.open("wb") as raw, io.TextIOWrapper(compressing(raw, compression_of(named), named.name),
+                                                  encoding="utf-8", newline="") as text:
+        yield text
