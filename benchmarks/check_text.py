@@ -19,13 +19,11 @@ from sentiscore.preprocess import (
     _LETTER_RUN,
     MAX_CHARS,
     STATUS_DECODE_ERROR,
-    STATUS_EMPTY,
     STATUS_NOT_RUSSIAN,
     STATUS_NOT_TEXT,
     STATUS_OK,
     STATUS_TOO_LONG,
     check_text,
-    is_missing,
 )
 
 CORPORA = ("app_reviews_ilywio", "rusentiment", "steam_reviews_rus", "otzovik_sberbank", "livelib_books",
@@ -35,12 +33,8 @@ _MOJIBAKE = re.compile(r"[\u00c0-\u00ff]+")
 
 def check_by_expressions(value: object) -> str:
     """``check_text`` with its characters counted by regular expressions."""
-    if is_missing(value):
-        return STATUS_EMPTY
-    if not isinstance(value, str):
-        return STATUS_NOT_TEXT
-    if not value.strip():
-        return STATUS_EMPTY
+    if not isinstance(value, str) or not value.strip():  # empty or not text: no characters to count
+        return check_text(value)
     sample = value[:5000]
     letters = _count(_LETTER_RUN, sample)
     if sample.count("\ufffd") > max(2, len(sample) // 100) \

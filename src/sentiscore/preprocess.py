@@ -93,8 +93,8 @@ def check_text(value: object) -> str:
 
 def _kind_counts(codes: np.ndarray) -> np.ndarray:
     """How many of the code points are of each kind (``_OTHER``, ``_LETTER``, ...), by a table of the Basic
-    Multilingual Plane: 11x as fast as counting by regular expressions on Kinopoisk reviews, 1.4x on short
-    comments (benchmarks/check_text.py); the few characters beyond the plane (emoji) are told by the
+    Multilingual Plane: 11x as fast as counting by regular expressions on Kinopoisk reviews, about as fast on
+    short comments (benchmarks/check_text.py); the few characters beyond the plane (emoji) are told by the
     expressions themselves."""
     if len(codes) == 0 or codes.max() <= 0xFFFF:
         return np.bincount(_plane_kinds()[codes], minlength=_KINDS)
