@@ -8,11 +8,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gpu_run import fresh_model
-from safetensors.torch import load_file
+from gpu_run import trained_model
 
 from sentiscore.base import E5_LICENSE_NOTE
-from sentiscore.model import ModelConfig
 
 
 def main() -> None:
@@ -22,16 +20,8 @@ def main() -> None:
     parser.add_argument("--carry", type=Path, default=Path(".carry"))
     parser.add_argument("--window", type=int, help="the reading window to ship, if not the trained one")
     args = parser.parse_args()
-    config = ModelConfig.load(args.run / "sentiscore.json")
-    config.window = args.window or config.window
-    model = fresh_model(args.carry, config.window)
-    state = {}
-    for shard in sorted(args.run.glob("weights-*.safetensors")):
-        state |= {key: value.float() for key, value in load_file(str(shard)).items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or [key for key in missing if "position_ids" not in key]:
-        raise SystemExit(f"weights do not fit: missing {missing}, unexpected {unexpected}")
-    model.config = config
+    model = trained_model(args.carry, args.run)
+    model.config.window = args.window or model.config.window
     model.save(args.output)
     (args.output / "LICENSE-multilingual-e5-small.txt").write_text(E5_LICENSE_NOTE)
     print(f"saved {args.output}")

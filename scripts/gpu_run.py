@@ -4,16 +4,15 @@ Trains the default model on every shared corpus (title-disjoint held-out parts e
 model after each epoch from ``--first-candidate`` on is a candidate, and so is the average of their weights;
 `choose` picks one by a rule fixed before the run (never by the dev split). Saves the chosen weights in shards
 small enough to travel back, its predictions for every held-out review and every candidate's held-out metrics,
-and measures inference speed. Then, while the time budget lasts: `--shallow LAYERS` trains the same recipe on the
-base's first layers only, for its held-out metrics and speed (what a faster encoder costs: 10,000 reviews/s needs
-3.5x less arithmetic per review, see README.md); `--ablations` retrains on subsets of the corpora, to measure
-what each adds.
+and measures inference speed. Then, while the time budget lasts: `--shallow LAYERS` cuts the main run's model to
+its first layers and fine-tunes it by the same recipe, the fast model (10,000 reviews/s needs 3.5x less arithmetic
+per review, see README.md); `--ablations` retrains on subsets of the corpora, to measure what each adds.
 
 (Version 2.0 was trained with 3 epochs and a film-only stage whose epochs were the candidates; the stage lost by
 the same rule, see models/README.md. That run's script is this file at commit 14f2521.)
 
 Run: PYTHONPATH=src python scripts/gpu_run.py --carry .carry --out OUT [--epochs 5] [--tiny]
-                                             [--ablations | --shallow LAYERS]
+                                             [--ablations | --shallow LAYERS [--save DIR]]
 """
 
 from __future__ import annotations
@@ -53,7 +52,23 @@ def fresh_model(carry: Path, window: int) -> ReviewModel:
 
     encoder = bert_model(load_quantized(carry / "base_q4.npz"))
     tokenizer = fast_tokenizer(Tokenizer.from_file(str(carry / "tokenizer.json")))
-    return ReviewModel(encoder, tokenizer, ModelConfig(name="sentiscore-e5-ru", version="1.0", window=window))
+    return ReviewModel(encoder, tokenizer, ModelConfig(name="sentiscore-e5-ru", version="3.0", window=window))
+
+
+def trained_model(carry: Path, run: Path) -> ReviewModel:
+    """The model a main run saved in ``run`` (its config and weight shards), in fp32."""
+    from safetensors.torch import load_file
+
+    config = ModelConfig.load(run / "sentiscore.json")
+    model = fresh_model(carry, config.window)
+    state = {}
+    for shard in sorted(run.glob("weights-*.safetensors")):
+        state |= {key: value.float() for key, value in load_file(str(shard)).items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or [key for key in missing if "position_ids" not in key]:
+        raise SystemExit(f"weights do not fit: missing {missing}, unexpected {unexpected}")
+    model.config = config
+    return model
 
 
 def save_shards(model: ReviewModel, out: Path) -> list[str]:
@@ -132,8 +147,8 @@ def main() -> None:
     parser.add_argument("--ablations", action="store_true",
                         help="only retrain on subsets of the corpora, timed by the main run's sentiscore.json")
     parser.add_argument("--shallow", type=int, metavar="LAYERS",
-                        help="only train an encoder of the base's first LAYERS layers, timed by the main run's "
-                             "sentiscore.json")
+                        help="only cut the main run's model in --out to its first LAYERS layers and fine-tune it")
+    parser.add_argument("--save", type=Path, help="with --shallow: the folder to save that model in")
     parser.add_argument("--tiny", action="store_true", help="a CPU smoke run: few rows, short windows")
     args = parser.parse_args()
     started = time.time()
@@ -224,19 +239,25 @@ def seconds_per_token(args, train: TokenizedCorpus) -> float:
 
 def shallow(args, train: TokenizedCorpus, held_out: TokenizedCorpus, dev: TokenizedCorpus, config: TrainConfig,
             device, started: float) -> None:
-    """The main recipe on the base's first ``args.shallow`` layers, if the budget allows (judged by the main run's
-    speed, when its sentiscore.json is in ``--out``); results are printed."""
-    model = fresh_model(args.carry, config.window)
+    """The main run's model in ``--out`` cut to its first ``args.shallow`` layers and fine-tuned by the main recipe,
+    if the budget allows (judged by the main run's speed): the fast model, saved whole in ``--save`` (its own
+    encoder, so it does not depend on the main model's version); its held-out metrics and speed are printed.
+    Cutting the fine-tuned model keeps what its bottom layers and embeddings learnt, which the base's lack."""
+    model = trained_model(args.carry, args.out)
     layers = model.encoder.config.num_hidden_layers
-    estimate = 0.0
-    if (args.out / "sentiscore.json").exists():
-        estimate = seconds_per_token(args, train) * len(train.ids) * config.epochs * args.shallow / layers * 1.15 + 60
+    estimate = seconds_per_token(args, train) * len(train.ids) * config.epochs * args.shallow / layers * 1.15 + 60
     if time.time() - started + estimate > args.budget:
         log(json.dumps({"shallow": args.shallow, "skipped": f"needs ~{estimate:.0f} s more"}))
         return
+    main_model = f"{model.config.name} {model.config.version}"
     keep_first_layers(model.encoder, args.shallow)
+    model.config = ModelConfig(name="sentiscore-e5-fast", version="2.0", window=config.window)
     fit(model, train, TrainConfig(**{**asdict(config), "layers": args.shallow}), dev=dev, log=log, progress=False)
+    model.config.training["initialised_from"] = f"{main_model}, its first {args.shallow} layers"
     result = {"shallow": args.shallow, "held_out": summary(held_out, predict_held_out(model, held_out, device))}
+    if args.save is not None:
+        model.save(args.save)
+        result["saved"] = str(args.save)
     if device.type == "cuda":
         result["inference"] = inference_speed(model, dev, device, (262_144,))
     log(json.dumps(result))
