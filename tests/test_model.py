@@ -1,8 +1,11 @@
+import contextlib
+import copy
+
 import numpy as np
 import pytest
 import torch
 
-from sentiscore.inference import TransformerScorer, infer_ids, pick_device
+from sentiscore.inference import TransformerScorer, encoder_autocast, infer_ids, pick_device
 from sentiscore.model import Head, ModelConfig, ReviewModel, median_score, score_interval, window_ids
 from sentiscore.train import NO_SENTIMENT, multitask_loss, score_targets
 
@@ -134,3 +137,37 @@ def test_a_gpu_is_named_with_its_index_so_that_another_thread_finds_the_same_one
     assert pick_device("auto") == torch.device("cpu")
     with pytest.raises(RuntimeError, match="no GPU"):
         pick_device("cuda")
+
+
+def test_an_encoder_in_bf16_weights_reads_as_in_fp32_weights():
+    """On a GPU the scorer casts the encoder to bf16 and reads without autocast (benchmarks/gpu_inference.py); the
+    pooled sums stay fp32 and the predictions those of the fp32 weights."""
+    from sentiscore.predict import resolve_model_path
+
+    cpu = torch.device("cpu")
+    model = ReviewModel.load(resolve_model_path("sentiscore-e5-fast"))
+    texts = ["Отличный фильм, пересмотрю ещё не раз, актёры играют великолепно.",
+             "Скучно и затянуто, зря потратил два часа. Сюжет предсказуем с первой минуты. " * 20,
+             "Книга неплохая, но концовка разочаровала."]
+    ids = model.encode_text(texts)
+    sentiment, distribution = infer_ids(model, ids, cpu, precision="fp32")
+    half = copy.deepcopy(model)
+    half.encoder.to(torch.bfloat16)
+    assert isinstance(encoder_autocast(half, cpu, "bf16"), contextlib.nullcontext)
+    assert not isinstance(encoder_autocast(model, cpu, "bf16"), contextlib.nullcontext)
+    with torch.no_grad():
+        sums, _ = half.pooled_windows(*half.collate([[ids[1][:30]]])[:2])
+    assert sums.dtype == torch.float32
+    half_sentiment, half_distribution = infer_ids(half, ids, cpu, precision="bf16")
+    assert (half_sentiment.argmax(1) == sentiment.argmax(1)).all()
+    assert sentiment.argmax(1).tolist()[:2] == [2, 0]
+    np.testing.assert_allclose(half_distribution @ np.arange(1, 11), distribution @ np.arange(1, 11), atol=0.1)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_on_a_gpu_the_scorer_reads_in_bf16_weights(tiny_model):
+    scorer = TransformerScorer(tiny_model, pick_device("cuda"))
+    assert next(scorer.model.encoder.parameters()).dtype == torch.bfloat16
+    assert next(scorer.model.sentiment_head.parameters()).dtype == torch.float32
+    assert next(TransformerScorer(copy.deepcopy(tiny_model), pick_device("cuda"), "fp32").model.encoder.parameters()
+                ).dtype == torch.float32

@@ -90,6 +90,14 @@ def autocast(device: torch.device, precision: str = "auto"):
     return contextlib.nullcontext()
 
 
+def encoder_autocast(model: ReviewModel, device: torch.device, precision: str = "auto"):
+    """``autocast`` for the encoder's pass, unless its weights are bf16 already (``TransformerScorer`` casts them
+    on a GPU), where autocast would only add casts around its fp32 operations."""
+    if next(model.encoder.parameters()).dtype == torch.bfloat16:
+        return contextlib.nullcontext()
+    return autocast(device, precision)
+
+
 def default_batch_tokens(device: torch.device) -> int:
     """Padded tokens per batch: small on a CPU, where batches that fit the caches ran fastest (4,096 tokens:
     17.6 s for 60 dev reviews against 23.4 s at 32,768), large on a GPU (on an H100, 262,144 tokens: 2,874 dev
@@ -122,7 +130,7 @@ def pool_ids(model: ReviewModel, token_ids: Sequence[Sequence[int]], device: tor
         progress.reset(total=len(windows))
     for batch in length_batches(np.ones(len(windows), dtype=int), widths, batch_tokens):
         input_ids, attention, _, _ = model.collate([[windows[i]] for i in batch], device)
-        with autocast(device, precision):
+        with encoder_autocast(model, device, precision):
             window_sums, window_counts = model.pooled_windows(input_ids, attention)
         target = torch.from_numpy(owners[batch]).to(device)
         sums.index_add_(0, target, window_sums.float())
@@ -151,6 +159,11 @@ class TransformerScorer(ScorerBase):
         self.model = model.to(device).eval()
         self.device = device
         self.precision = resolve_precision(device, precision)
+        if self.precision == "bf16" and device.type == "cuda":
+            # On an H100, bf16 weights read 2.1x as fast as fp32 weights under autocast (14,090 against 6,618 dev
+            # reviews/s for sentiscore-e5-fast), with the same sentiment on 99.9 % of the reviews and expected
+            # scores 0.006 apart on average (benchmarks/gpu_inference.py). The heads stay fp32, as the pooled sums.
+            self.model.encoder.to(torch.bfloat16)
         self.batch_tokens = batch_tokens or default_batch_tokens(device)
         self.name = model.config.name
         self.version = model.config.version

@@ -194,10 +194,12 @@ class ReviewModel(nn.Module):
         """Sum of token states and token count of each window (special tokens included, as e5 was trained);
         ``attention_mask`` None: no window is padded, which lets the encoder take its fastest attention kernel."""
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        # Summed in fp32 whatever the states' precision: 512 bf16 states summed into bf16 would lose digits.
         if attention_mask is None:
-            return states.sum(1).float(), torch.full((len(states), 1), float(states.shape[1]), device=states.device)
+            return (states.sum(1, dtype=torch.float32),
+                    torch.full((len(states), 1), float(states.shape[1]), device=states.device))
         mask = attention_mask.unsqueeze(-1).to(states.dtype)
-        return (states * mask).sum(1).float(), mask.sum(1).float()
+        return (states * mask).sum(1, dtype=torch.float32), mask.sum(1, dtype=torch.float32)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, window_doc: torch.Tensor,
                 n_docs: int) -> tuple[torch.Tensor, torch.Tensor]:
