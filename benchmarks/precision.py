@@ -1,12 +1,14 @@
-"""fp32 against bf16 (and, for the record, torch's dynamic int8, per tensor and per channel) for the shipped
-encoder on the CPU: speed and agreement on the same dev reviews.
+"""fp32 against bf16 (and, for the record, torch's dynamic int8, per tensor and per channel) for a shipped
+encoder on the CPU: speed and agreement on the same dev reviews. bf16 two ways: fp32 weights under autocast (what
+a CPU runs) and the encoder's weights cast to bf16 (what a GPU runs, ``inference.TransformerScorer``).
 
-Run: python benchmarks/precision.py [--reviews 60] [--data-dir ../shared/data]
+Run: python benchmarks/precision.py [--reviews 60] [--model sentiscore-e5-ru] [--data-dir ../shared/data]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from sentiscore.predict import resolve_model_path
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reviews", type=int, default=60)
+    parser.add_argument("--model", default="sentiscore-e5-ru")
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     args = parser.parse_args()
     import sys
@@ -30,17 +33,19 @@ def main() -> None:
     from throughput import reviews
 
     texts = reviews(args.reviews, args.data_dir)
-    model = ReviewModel.load(resolve_model_path("sentiscore-e5-ru")).eval()
+    model = ReviewModel.load(resolve_model_path(args.model)).eval()
     ids = model.encode_text(texts)
     cpu = torch.device("cpu")
     runs = {}
     int8_configs = {"int8": quantization.default_dynamic_qconfig,
                     "int8 per channel": quantization.per_channel_dynamic_qconfig}
-    for name in ("fp32", "bf16", *int8_configs):
+    half = copy.deepcopy(model)
+    half.encoder.to(torch.bfloat16)
+    for name in ("fp32", "bf16", "bf16 weights", *int8_configs):
         runner = quantization.quantize_dynamic(model, {torch.nn.Linear: int8_configs[name]}) \
-            if name in int8_configs else model
+            if name in int8_configs else half if name == "bf16 weights" else model
         started = time.perf_counter()
-        sentiment, scores = infer_ids(runner, ids, cpu, precision="bf16" if name == "bf16" else "fp32")
+        sentiment, scores = infer_ids(runner, ids, cpu, precision="bf16" if name.startswith("bf16") else "fp32")
         runs[name] = (time.perf_counter() - started, sentiment, median_score(scores))
     base_seconds, base_sentiment, base_score = runs["fp32"]
     print(f"{len(texts)} reviews, {sum(len(i) for i in ids):,} tokens, {torch.get_num_threads()} threads")

@@ -16,7 +16,9 @@ Run: python benchmarks/throughput.py [--reviews 200] [--device cpu|cuda] [--mode
 shared machine single runs vary by 10-15 %.
 ``--plain-model`` runs the plain loop over another model than sentiscore's (the default: the same), to set a faster
 model against the plain loop over the default one.
-``--profile`` prints where sentiscore's main thread spends its time (cProfile), the thread a GPU waits on.
+``--profile`` prints where sentiscore spends its time (cProfile): the main thread's under Python 3.11, every
+thread's under 3.12 and later (cProfile counts through sys.monitoring there), where the model thread's waits for
+the GPU show as the operations that wait (copies to the host, attention).
 The plain loop reads at most ``--plain-reviews`` of them (one at a time it needs minutes for what sentiscore
 does in seconds on a GPU); both rates are reviews per second.
 Reviews: the documented dev split of ../shared/data (ratings stripped), or the ``text`` column of ``--texts`` (a

@@ -1,5 +1,7 @@
-"""Build sentiscore-e5-fast on a CPU: new heads on the first layers of the shipped encoder, which the new model
-reads from that model's folder, so it adds no weights but its heads.
+"""A fast model built on a CPU: new heads on the first layers of the shipped encoder, which the new model reads
+from that model's folder, so it adds no weights but its heads. That was sentiscore-e5-fast 1.0; 2.0 has its 4
+layers fine-tuned on a GPU (scripts/gpu_run.py --shallow 4), which this cannot do, and reads better (its card in
+models/README.md has both).
 
 The heads learn on the encoder's pooled vectors at that depth, over the reviews the encoder was trained on (its
 recipe's corpora, held-out groups excluded). Whether they have a hidden layer, and the weight of their L2
@@ -8,7 +10,7 @@ held-out part is the dev split, kept for the model card); the score interval's m
 (as scripts/calibrate.py does for the default model).
 The pooled vectors are cached in --cache, so a second run only trains heads.
 
-Run: python scripts/fast_model.py [--layers 4] [--data-dir ../shared/data] [--output models/sentiscore-e5-fast]
+Run: python scripts/fast_model.py [--layers 4] [--data-dir ../shared/data] [--output models/sentiscore-e5-fast-heads]
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--source", default="sentiscore-e5-ru", help="the saved model whose encoder it reads")
-    parser.add_argument("--output", type=Path, default=Path("models/sentiscore-e5-fast"))
-    parser.add_argument("--name", default="sentiscore-e5-fast")
+    parser.add_argument("--output", type=Path, default=Path("models/sentiscore-e5-fast-heads"))
+    parser.add_argument("--name", default="sentiscore-e5-fast-heads")
     parser.add_argument("--version", default="1.0")
     parser.add_argument("--data-dir", default="../shared/data")
     parser.add_argument("--cache", type=Path, default=Path("artifacts/cache"))
