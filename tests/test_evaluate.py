@@ -178,7 +178,8 @@ def test_a_file_evaluates_into_a_report_a_notebook_shows(tmp_path):
     html = report._repr_html_()
     assert f"<h1>sentiscore-lite on {path}</h1>" in html and html.count("data:image/png;base64,") == 4
     assert "<html" not in html  # a fragment inside the notebook's page
-    assert report.markdown().startswith(f"# sentiscore-lite on {path}\n\n2 reviews, 0 could not be scored.")
+    assert report.markdown().startswith(f"# sentiscore-lite on {path}\n\n2 reviews, 0 could not be scored. Left out, "
+                                        "as they carry neither a self-reported score nor a sentiment label: 1.")
     table = report.table()
     assert list(table.index) == ["all", "unknown"]
     assert table.loc["all", "pos/neg accuracy"] == 1.0 and table.loc["all", "scored"] == 2

@@ -97,12 +97,14 @@ def evaluate_reviews(rows: Sequence[dict], model: str | Path | Scorer | None = N
     ``domain``) and compare; ``plots=False`` leaves out the images."""
     from .plots import plot_images  # here, not at the top: ``import sentiscore`` stays light
 
+    given = len(rows)
     rows = [row for row in rows if row.get("score10") is not None or row.get("sentiment") is not None]
     if not rows:
         raise ValueError("nothing to evaluate: no row carries a self-reported score or a sentiment label")
     scorer = as_scorer(model)
     predictions = predict_batch([row["text"] for row in rows], scorer)
     metrics = evaluate_predictions(rows, predictions, bootstrap_rounds=bootstrap_rounds)
+    metrics["without_truth"] = given - len(rows)
     metrics["model"] = {"name": scorer.name, "version": scorer.version}
     return Report(metrics, plot_images(metrics, rows, predictions) if plots else {},
                   title or f"{scorer.name} evaluation")
@@ -132,6 +134,9 @@ def evaluate_file(path: str | Path | Iterable[str | Path], model: str | Path | S
 def _sections(metrics: dict) -> tuple[str, list[tuple[list[str], list[list[str]]]], str]:
     """The report's summary line, its tables (header, rows) and its interval line, for any output format."""
     summary = f"{metrics['n']} reviews, {metrics['unscored']} could not be scored."
+    if metrics.get("without_truth"):
+        summary += (" Left out, as they carry neither a self-reported score nor a sentiment label: "
+                    f"{metrics['without_truth']}.")
     tables = [(["", *(name for _, name in HEADLINE)],
                [[f"{label} (n={m.get('n_sentiment', 0)}, scored {m.get('n_score', 0)})",
                  *(_cell(m.get(key)) for key, _ in HEADLINE)]
