@@ -16,7 +16,7 @@ def test_a_wheel_installs_and_predicts_with_the_shipped_models(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("sentiscore/models/sentiscore-e5-lite/ensemble.json", "sentiscore/models/sentiscore-lite/lite.json",
                    "sentiscore/models/sentiscore-e5-ru/encoder/model.safetensors",
-                   "sentiscore/models/sentiscore-e5-fast/score_head.safetensors"):
+                   "sentiscore/models/sentiscore-e5-fast/encoder/model.safetensors"):
         assert needed in names
     zipfile.ZipFile(wheel).extractall(tmp_path / "site")
     check = ("import sentiscore; from sentiscore import predict; "
@@ -26,4 +26,4 @@ def test_a_wheel_installs_and_predicts_with_the_shipped_models(tmp_path):
     ran = subprocess.run([sys.executable, "-c", f"import sys; {check}", str(tmp_path / "site")], cwd=tmp_path,
                          env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.split() == ["positive", "negative"]  # the fast model reads the encoder of another folder
+    assert ran.stdout.split() == ["positive", "negative"]

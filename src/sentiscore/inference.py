@@ -133,8 +133,8 @@ def pool_ids(model: ReviewModel, token_ids: Sequence[Sequence[int]], device: tor
         with encoder_autocast(model, device, precision):
             window_sums, window_counts = model.pooled_windows(input_ids, attention)
         target = torch.from_numpy(owners[batch]).to(device)
-        sums.index_add_(0, target, window_sums.float())
-        counts.index_add_(0, target, window_counts.float())
+        sums.index_add_(0, target, window_sums)
+        counts.index_add_(0, target, window_counts)
         if progress is not None:
             progress.update(len(batch))
     return sums / counts.clamp(min=1.0)
