@@ -164,10 +164,14 @@ def test_an_encoder_in_bf16_weights_reads_as_in_fp32_weights():
     np.testing.assert_allclose(half_distribution @ np.arange(1, 11), distribution @ np.arange(1, 11), atol=0.1)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
-def test_on_a_gpu_the_scorer_reads_in_bf16_weights(tiny_model):
-    scorer = TransformerScorer(tiny_model, pick_device("cuda"))
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a GPU"))])
+def test_the_scorer_reads_in_bf16_weights_where_the_precision_is_bf16(tiny_model, device):
+    scorer = TransformerScorer(tiny_model, pick_device(device), "bf16")
     assert next(scorer.model.encoder.parameters()).dtype == torch.bfloat16
     assert next(scorer.model.sentiment_head.parameters()).dtype == torch.float32
-    assert next(TransformerScorer(copy.deepcopy(tiny_model), pick_device("cuda"), "fp32").model.encoder.parameters()
-                ).dtype == torch.float32
+    texts = ["Отличный фильм, пересмотрю ещё не раз", "Скучно и затянуто, зря потратил два часа."]
+    sentiment, score, interval = scorer.score_texts(texts)
+    assert sentiment.dtype == np.float32 and np.allclose(sentiment.sum(1), 1.0, atol=1e-5)
+    fp32 = TransformerScorer(copy.deepcopy(tiny_model).float(), pick_device(device), "fp32")
+    assert next(fp32.model.encoder.parameters()).dtype == torch.float32

@@ -69,9 +69,9 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def resolve_precision(device: torch.device, precision: str = "auto") -> str:
-    """``auto``: bf16 on a GPU, and on a CPU with bf16 instructions (AVX512-BF16 or AMX), where it ran 1.7x the
-    fp32 speed on 80 dev reviews with the same sentiment on every one and scores within 0.004 on average
-    (benchmarks/precision.py); else fp32."""
+    """``auto``: bf16 on a GPU, and on a CPU with bf16 instructions (AVX512-BF16 or AMX), where the encoder in
+    bf16 weights ran 2.0x the fp32 speed on 80 dev reviews with the same sentiment on every one and scores within
+    0.013 on average (benchmarks/precision.py --rounds 3); else fp32."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     if precision != "auto":
@@ -92,7 +92,7 @@ def autocast(device: torch.device, precision: str = "auto"):
 
 def encoder_autocast(model: ReviewModel, device: torch.device, precision: str = "auto"):
     """``autocast`` for the encoder's pass, unless its weights are bf16 already (``TransformerScorer`` casts them
-    on a GPU), where autocast would only add casts around its fp32 operations."""
+    where the precision is bf16), where autocast would only add casts around its fp32 operations."""
     if next(model.encoder.parameters()).dtype == torch.bfloat16:
         return contextlib.nullcontext()
     return autocast(device, precision)
@@ -159,10 +159,12 @@ class TransformerScorer(ScorerBase):
         self.model = model.to(device).eval()
         self.device = device
         self.precision = resolve_precision(device, precision)
-        if self.precision == "bf16" and device.type == "cuda":
-            # On an H100, bf16 weights read 2.1x as fast as fp32 weights under autocast (14,090 against 6,618 dev
-            # reviews/s for sentiscore-e5-fast), with the same sentiment on 99.9 % of the reviews and expected
-            # scores 0.006 apart on average (benchmarks/gpu_inference.py). The heads stay fp32, as the pooled sums.
+        if self.precision == "bf16":
+            # bf16 weights read faster than fp32 weights under autocast, which casts them at every matrix product:
+            # on an H100 2.1x (14,090 against 6,618 dev reviews/s for sentiscore-e5-fast; the same sentiment on
+            # 99.9 % of the reviews, expected scores 0.006 apart; benchmarks/gpu_inference.py), on 2 CPU cores
+            # 1.17x for the 12-layer encoder and 1.04x for the 4-layer one (medians of 3 rounds, the same
+            # sentiment on all 80 reviews; benchmarks/precision.py). The heads stay fp32, as the pooled sums.
             self.model.encoder.to(torch.bfloat16)
         self.batch_tokens = batch_tokens or default_batch_tokens(device)
         self.name = model.config.name
