@@ -1,10 +1,12 @@
 """The encoder's forward pass alone on a GPU, in the ways it could run: what file scoring's model half can reach.
 
 Each way reads the same dev reviews whole (token ids prepared once, no file I/O) after a warm-up pass, and is
-compared with the shipped way (fp32 weights under bf16 autocast) on the predictions it gives:
+compared with fp32 weights under bf16 autocast (the way scoring ran before it took bf16 weights) on the
+predictions it gives:
 
-- autocast:     fp32 weights, bf16 autocast (shipped), at the model's window and at 256 tokens, two batch sizes;
-- bf16 weights: the encoder cast to bf16, no autocast (no casts between layers, half the weight traffic);
+- autocast:     fp32 weights, bf16 autocast, at the model's window and at 256 tokens, two batch sizes;
+- bf16 weights: the encoder cast to bf16, no autocast (no casts between layers, half the weight traffic): the way
+                ``inference.TransformerScorer`` reads wherever its precision is bf16;
 - compiled:     bf16 weights and ``torch.compile(dynamic=True)`` on the encoder (its compile time is printed).
 
 Each way's arithmetic rate is printed too (TFLOP/s: the encoder's matrix products, counted from its shape and
@@ -104,11 +106,11 @@ def main() -> None:
 
     for window in flops:
         for batch_tokens in args.batch_tokens:
-            report("autocast bf16 (shipped)", shipped, window, batch_tokens, "bf16")
+            report("autocast bf16", shipped, window, batch_tokens, "bf16")
     half = copy.deepcopy(shipped)
     half.encoder.to(torch.bfloat16)  # the heads stay in fp32, as the pooled sums they read
     for batch_tokens in args.batch_tokens:
-        report("bf16 weights", half, trained, batch_tokens, "fp32")
+        report("bf16 weights (shipped)", half, trained, batch_tokens, "fp32")
     started = time.perf_counter()
     try:
         half.encoder = torch.compile(half.encoder, dynamic=True)

@@ -159,7 +159,8 @@ def run_score(args: argparse.Namespace) -> int:
         print(f"sentiscore: {rows} scored into {summary.output} in {summary.seconds:.1f} s"
               + (f" ({statuses})" if statuses else ""), file=sys.stderr)
         if summary.sentiments:
-            shares = ", ".join(f"{count / sum(summary.sentiments.values()):.0%} {sentiment}"
+            predicted = sum(summary.sentiments.values())
+            shares = ", ".join(f"{count / predicted:.0%} {sentiment}"
                                for sentiment, count in summary.sentiments.items())
             run = "this run predicted" if summary.skipped_shards else "predicted"
             mean = f"; mean score {summary.mean_score:.1f}" if summary.mean_score is not None else ""

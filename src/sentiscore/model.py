@@ -242,9 +242,9 @@ class ReviewModel(nn.Module):
                              f"beside the model it shares the encoder with")
         path.mkdir(parents=True, exist_ok=True)
         if self.config.body is None:
-            encoder = self.encoder.to(dtype)
-            encoder.save_pretrained(path / ENCODER_DIR)
-            self.encoder.float()
+            reading = next(self.encoder.parameters()).dtype  # bf16 where a scorer reads so, else fp32
+            self.encoder.to(dtype).save_pretrained(path / ENCODER_DIR)
+            self.encoder.to(reading)
             self.tokenizer.save_pretrained(path / ENCODER_DIR)
         self.sentiment_head.save(path / "sentiment_head.safetensors")
         self.score_head.save(path / "score_head.safetensors")
