@@ -347,6 +347,8 @@ def test_an_error_in_the_model_thread_stops_the_job_with_that_error(tmp_path):
     with pytest.raises(RuntimeError, match="out of GPU memory"):
         score_file(source, tmp_path / "o.csv", model=Failing(), chunk_rows=100, progress=False, model_thread=True)
     assert not list((tmp_path / "o.csv.parts").glob("part-*"))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["o.csv.parts", "reviews.csv"], \
+        "no output file, finished or begun"
 
 
 def test_an_interrupted_job_says_how_to_resume_instead_of_a_traceback(tmp_path, monkeypatch, capsys):
@@ -601,6 +603,48 @@ def test_input_files_with_different_columns_merge_into_one_table(tmp_path, suffi
         return [value if isinstance(value, str) and value else None for value in scored[column]]
 
     assert cells("film") == ["a", "b", None] and cells("user") == [None, None, "u"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_the_output_file_grows_shard_by_shard_and_gives_way_to_a_merge_when_the_columns_change(tmp_path, fmt):
+    from sentiscore.shards import OutputAssembly, write_atomically
+
+    parts, output = tmp_path / "scored.parts", tmp_path / f"scored.{fmt}"
+    parts.mkdir()
+    frames = [pd.DataFrame({"text": [GOOD, BAD], "sentiment": ["positive", "negative"], "status": "ok"}),
+              pd.DataFrame({"text": [BAD], "sentiment": ["negative"], "status": "ok"}),
+              pd.DataFrame({"text": [GOOD], "film": ["Брат"], "sentiment": ["positive"], "status": "ok"})]
+    shards = [parts / f"part-{i:06d}.{fmt}" for i in range(3)]
+    for frame, shard in zip(frames, shards):
+        write_atomically(frame, shard, fmt)
+    read = {"csv": lambda path: pd.read_csv(path, dtype=str, keep_default_na=False),
+            "parquet": pd.read_parquet, "jsonl": lambda path: pd.read_json(path, lines=True)}[fmt]
+
+    growing = OutputAssembly(parts, output, fmt)
+    growing.append(shards[0], rows=2)
+    growing.append(shards[1])  # a shard of an earlier run: its rows counted
+    growing.open.close()  # as if killed here: the rows so far are in the temporary file, in order
+    assert list(read(growing.temporary)["text"]) == [GOOD, BAD, BAD]
+    assert not output.exists()
+
+    appended = OutputAssembly(parts, output, fmt)
+    for shard in shards[:2]:
+        appended.append(shard)
+    assert appended.finish() == 3 and not parts.exists()
+    assert list(read(output)["sentiment"]) == ["positive", "negative", "negative"]
+
+    parts.mkdir()
+    for frame, shard in zip(frames, shards):
+        write_atomically(frame, shard, fmt)
+    changing = OutputAssembly(parts, output, fmt)
+    for shard in shards:
+        changing.append(shard)
+    assert changing.given_up == (fmt != "jsonl")  # JSON lines name their fields in every line
+    assert not changing.temporary.exists() or fmt == "jsonl"
+    assert changing.finish() == 4
+    merged = read(output)
+    assert list(merged["text"]) == [GOOD, BAD, BAD, GOOD] and list(merged.columns)[:2] == ["text", "sentiment"]
+    assert list(merged["film"].fillna(""))[-1] == "Брат"
 
 
 def test_prediction_columns_are_numbers_even_in_a_chunk_with_nothing_to_score(tmp_path):

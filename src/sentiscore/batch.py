@@ -43,7 +43,7 @@ from .files import (
 from .labels import SENTIMENTS
 from .predict import PreparedBatch, ScoredBatch, Scorer, as_scorer, prepare_batch, score_prepared
 from .preprocess import STATUS_DECODE_ERROR
-from .shards import check_manifest, count_rows, merge_shards, write_atomically
+from .shards import OutputAssembly, check_manifest, count_rows, write_atomically
 
 OUTPUT_COLUMNS = ("sentiment", "score", "score_low", "score_high", *(f"p_{s}" for s in SENTIMENTS), "status", "model",
                   "model_version")
@@ -445,33 +445,51 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     started, shards, skipped, rows, statuses, sentiments = time.time(), 0, 0, 0, Counter(), Counter()
     score_sum, score_count = 0.0, 0
     meter = Progress(len(files), progress)
-    # Shards are written by a thread while the model scores the next chunk; at most two wait to be written.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentiscore-writer") as writer:
-        writes: deque[Future] = deque()
-        for chunk, scored in results:
-            shards += 1
-            if scored is None:
-                skipped += 1
-            else:
-                if chunk.unreadable:
-                    scored.iloc[chunk.unreadable, scored.columns.get_loc("status")] = STATUS_DECODE_ERROR
-                writes.append(writer.submit(write_atomically, scored, chunk.shard, shard_format))
-                rows += len(scored)
-                statuses.update(scored["status"].value_counts().to_dict())
-                sentiments.update(scored["sentiment"].value_counts().to_dict())
-                score_sum, score_count = score_sum + scored["score"].sum(), score_count + scored["score"].count()
-            while writes and (writes[0].done() or len(writes) > 2):
-                writes.popleft().result()
-            meter.update(0 if scored is None else len(scored), chunk.file_index, chunk.share)
-        for write in writes:
-            write.result()
-    meter.close()
+    assembly = None if to_folder else OutputAssembly(parts, output, shard_format)
+
+    def write(scored: pd.DataFrame, shard: Path) -> None:
+        write_atomically(scored, shard, shard_format)
+        if assembly is not None:
+            assembly.append(shard, len(scored))
+
+    try:
+        # Shards are written, and appended to the output file, by a thread while the model scores the next
+        # chunk; at most two wait to be written.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentiscore-writer") as writer:
+            writes: deque[Future] = deque()
+            for chunk, scored in results:
+                shards += 1
+                if scored is None:
+                    skipped += 1
+                    if assembly is not None:
+                        writes.append(writer.submit(assembly.append, chunk.shard))
+                else:
+                    if chunk.unreadable:
+                        scored.iloc[chunk.unreadable, scored.columns.get_loc("status")] = STATUS_DECODE_ERROR
+                    writes.append(writer.submit(write, scored, chunk.shard))
+                    rows += len(scored)
+                    statuses.update(scored["status"].value_counts().to_dict())
+                    sentiments.update(scored["sentiment"].value_counts().to_dict())
+                    score_sum, score_count = score_sum + scored["score"].sum(), score_count + scored["score"].count()
+                while writes and (writes[0].done() or len(writes) > 2):
+                    writes.popleft().result()
+                meter.update(0 if scored is None else len(scored), chunk.file_index, chunk.share)
+            for pending_write in writes:
+                pending_write.result()
+    except BaseException:
+        if assembly is not None:
+            assembly.discard()
+        raise
+    finally:
+        meter.close()
     if shards == 0:
+        if assembly is not None:
+            assembly.discard()
         raise ValueError(f"{input_spec} holds no rows")
     if to_folder:
         total = sum(count_rows(shard, shard_format) for shard in parts.glob(f"part-*.{shard_format}"))
     else:
-        total = merge_shards(parts, output, shard_format)
+        total = assembly.finish()
     return JobSummary(total, rows, shards, skipped, time.time() - started, output, dict(statuses.most_common()),
                       dict(sentiments.most_common()), float(score_sum / score_count) if score_count else None)
 

@@ -4,13 +4,12 @@ and merged in order into one output file."""
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -115,14 +114,93 @@ def merge_shards(parts: Path, output: Path, fmt: str) -> int:
     Shards may differ in their columns (input files or JSON records that do): the output has them all, in the
     order they first appear, empty where a shard lacks one."""
     shards = sorted(parts.glob(f"part-*.{fmt}"))
-    temporary = output.with_name(f".{output.name}.tmp")
+    temporary = _temporary(output)
     rows = _merge_parquet(shards, temporary) if fmt == "parquet" else _merge_text(shards, temporary, output, fmt)
     temporary.replace(output)
-    for shard in shards:
+    remove_parts(parts)
+    return rows
+
+
+def remove_parts(parts: Path) -> None:
+    """The shards folder, once its shards are in the output file."""
+    for shard in parts.glob("part-*"):
         shard.unlink()
     (parts / MANIFEST).unlink(missing_ok=True)
     parts.rmdir()
-    return rows
+
+
+def _temporary(output: Path) -> Path:
+    return output.with_name(f".{output.name}.tmp")
+
+
+class OutputAssembly:
+    """The output file put together while the job runs: each shard appended, in order, once it is whole.
+    Merged only after the last shard, the shards cost the main process 25-30 µs per review after scoring had
+    finished, while a GPU would wait (benchmarks/cpu_side.py); appended by the thread that writes them, they
+    cost it nothing. That holds while every shard is laid out as the first (the same header, the same Arrow
+    types); from the first that is not, the output is given up and ``finish`` merges all the shards into the
+    columns of them all, as ``merge_shards`` does."""
+
+    def __init__(self, parts: Path, output: Path, fmt: str) -> None:
+        self.parts, self.output, self.fmt = parts, output, fmt
+        self.temporary = _temporary(output)
+        self.rows = 0
+        self.layout = None
+        """The first shard's header line, or its Arrow schema."""
+        self.sink = None
+        self.open = contextlib.ExitStack()
+        self.given_up = False
+
+    def append(self, shard: Path, rows: int | None = None) -> None:
+        """Add ``shard`` after the shards before it; ``rows``: its rows, if known (else counted)."""
+        if self.given_up:
+            return
+        if self.fmt == "parquet":
+            self._append_parquet(shard)
+        else:
+            self._append_text(shard, rows)
+
+    def _append_text(self, shard: Path, rows: int | None) -> None:
+        with shard.open("rb") as text:
+            header = text.readline() if self.fmt != "jsonl" else b""
+            if self.sink is None:
+                self.layout = header
+                self.sink = self.open.enter_context(_open_output(self.temporary, self.output))
+                self.sink.write(header)
+            elif header != self.layout:
+                return self._give_up()
+            shutil.copyfileobj(text, self.sink)
+        self.rows += count_rows(shard, self.fmt) if rows is None else rows
+
+    def _append_parquet(self, shard: Path) -> None:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(shard)
+        if self.sink is None:
+            self.layout = _merged_schema([table.schema])
+            self.sink = self.open.enter_context(pq.ParquetWriter(self.temporary, self.layout))
+        elif not table.schema.equals(self.layout, check_metadata=False):
+            return self._give_up()
+        self.sink.write_table(table.cast(self.layout))
+        self.rows += table.num_rows
+
+    def _give_up(self) -> None:
+        self.discard()
+        self.given_up = True
+
+    def discard(self) -> None:
+        """Close and remove the output begun (a job that failed: its shards stay for the rerun)."""
+        self.open.close()
+        self.temporary.unlink(missing_ok=True)
+
+    def finish(self) -> int:
+        """The output renamed into place and the shards removed; returns its rows."""
+        self.open.close()
+        if self.given_up or self.sink is None:
+            return merge_shards(self.parts, self.output, self.fmt)
+        self.temporary.replace(self.output)
+        remove_parts(self.parts)
+        return self.rows
 
 
 def _merge_parquet(shards: list[Path], temporary: Path) -> int:
@@ -185,11 +263,12 @@ def _merge_text(shards: list[Path], temporary: Path, output: Path, fmt: str) -> 
         for number, shard in enumerate(shards):
             if headers and headers[number] != columns:  # rows laid out as the whole output's header says
                 frame = pd.read_csv(shard, sep=separator, dtype=str, keep_default_na=False)
-                frame.reindex(columns=columns).to_csv(out, sep=separator, header=number == 0, index=False)
+                out.write(frame.reindex(columns=columns).to_csv(sep=separator, header=number == 0, index=False)
+                          .encode("utf-8"))
                 rows += len(frame)
                 continue
-            with shard.open("r", encoding="utf-8", newline="") as text:
-                header = text.readline() if fmt != "jsonl" else ""
+            with shard.open("rb") as text:  # bytes: UTF-8 in, UTF-8 out, nothing to decode
+                header = text.readline() if fmt != "jsonl" else b""
                 if number == 0:
                     out.write(header)
                 shutil.copyfileobj(text, out)
@@ -210,8 +289,7 @@ def count_rows(shard: Path, fmt: str) -> int:
 
 
 @contextlib.contextmanager
-def _open_output(path: Path, named: Path) -> Iterator[TextIO]:
-    """``path`` opened to write text, compressed as the name ``named`` (what the file will be renamed to) says."""
-    with path.open("wb") as raw, io.TextIOWrapper(compressing(raw, compression_of(named), named.name),
-                                                  encoding="utf-8", newline="") as text:
-        yield text
+def _open_output(path: Path, named: Path) -> Iterator[BinaryIO]:
+    """``path`` opened to write bytes, compressed as the name ``named`` (what the file will be renamed to) says."""
+    with path.open("wb") as raw, compressing(raw, compression_of(named), named.name) as out:
+        yield out
