@@ -4,8 +4,10 @@ nothing. That is the ceiling a GPU runs into: file scoring cannot go faster than
 
 Prints the time per review of each step (the workers' steps, then the main process's, whose threads share
 Python's lock), then whole `score_file` runs with the stub encoder, the next chunks prepared by a thread (workers
-0) or by forked worker processes, with the main thread's own CPU time per review: with enough workers, the main
-process is what bounds file scoring on a GPU. The stub reads batches of a GPU's size (262,144 padded tokens).
+0) or by forked worker processes (and, with workers, the input read by a process of its own), with the CPU time
+per review of the main thread and of the main process (all its threads, not its worker or reader processes): with
+enough workers, the main process is what bounds file scoring on a GPU. The stub reads batches of a GPU's size
+(262,144 padded tokens).
 
 With ``--gpu-rate`` the stub also waits, letting go of Python's lock as a thread waiting for a GPU does, as long
 as a GPU reading that many reviews/s would take over the windows of each batch (the H100's model-only rate in
@@ -64,7 +66,7 @@ def stub_encoder(scorer: TransformerScorer, seconds_per_window: float = 0.0) -> 
 def per_review(label: str, texts: list[str], step) -> object:
     started = time.perf_counter()
     result = step()
-    print(f"  {label:<36} {(time.perf_counter() - started) / len(texts) * 1e6:8.0f} µs per review")
+    print(f"  {label:<40} {(time.perf_counter() - started) / len(texts) * 1e6:8.0f} µs per review")
     return result
 
 
@@ -111,10 +113,18 @@ def main() -> None:
         pd.DataFrame({"text": texts}).to_csv(source, index=False)
         pd.DataFrame({"text": texts}).to_parquet(source.with_suffix(".parquet"), index=False)
         print("in the main process, by its threads (they overlap only where the work lets go of Python's lock):")
+        chunks = [frame for frame, _ in read_chunks(source, CHUNK_ROWS)]
+        # What crosses a pipe costs one side its pickling, the other its unpickling: the main process's share.
+        pickled_chunks = [pickle.dumps(frame, protocol=5) for frame in chunks]
+        pickled_batch = pickle.dumps(batch, protocol=5)
         main_process = {
             "read CSV chunks (reader)": lambda: list(read_chunks(source, CHUNK_ROWS)),
             "read Parquet chunks (reader)": lambda: list(read_chunks(source.with_suffix(".parquet"), CHUNK_ROWS)),
-            "texts to a worker and back (main)": lambda: pickle.loads(pickle.dumps((texts, batch), protocol=5)),
+            "unpickle chunks from the reader process": lambda: [pickle.loads(chunk) for chunk in pickled_chunks],
+            "pickle texts as strings (before)": lambda: [pickle.dumps(frame["text"].tolist(), protocol=5)
+                                                         for frame in chunks],
+            "pickle their column for a worker": lambda: [pickle.dumps(frame["text"], protocol=5) for frame in chunks],
+            "unpickle the model input from it": lambda: pickle.loads(pickled_batch),
             "windows, batches, heads (model)": lambda: score_prepared(scorer, batch, progress=False),
         }
         results = {label: per_review(label, texts, step) for label, step in main_process.items()}
@@ -128,14 +138,16 @@ def main() -> None:
             for output in ("scored.csv", "scored.parquet"):
                 for model_thread in (True, False) if args.gpu_rate else (None,):
                     target = Path(folder) / f"{workers}-{model_thread}-{output}"
-                    started, main_thread = time.perf_counter(), time.thread_time()
+                    started, main_thread, main_process = time.perf_counter(), time.thread_time(), time.process_time()
                     score_file(source, target, model=scorer, progress=False, workers=workers,
                                model_thread=model_thread)
                     seconds = time.perf_counter() - started
-                    busy = (time.thread_time() - main_thread) / len(texts) * 1e6
+                    thread_busy = (time.thread_time() - main_thread) / len(texts) * 1e6
+                    process_busy = (time.process_time() - main_process) / len(texts) * 1e6
                     where = {True: ", model in its own thread", False: ", model in the main thread", None: ""}
                     print(f"score_file to {output:<15} workers {workers}{where[model_thread]}: "
-                          f"{len(texts) / seconds:8.0f} reviews/s, main thread busy {busy:5.0f} µs per review")
+                          f"{len(texts) / seconds:8.0f} reviews/s, busy per review: main thread {thread_busy:5.0f} µs, "
+                          f"main process (all its threads) {process_busy:5.0f} µs")
 
 
 if __name__ == "__main__":

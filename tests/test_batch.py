@@ -240,11 +240,12 @@ def test_a_killed_job_resumes_without_lost_or_repeated_rows(tmp_path, workers):
     workers_left = children_of(job.pid) if Path("/proc").is_dir() else []
     job.send_signal(signal.SIGKILL)
     job.wait()
-    assert len(workers_left) == int(workers) or not Path("/proc").is_dir()
+    # With workers, a process of its own reads the input.
+    assert len(workers_left) == int(workers) + (workers != "0") or not Path("/proc").is_dir()
     deadline = time.time() + 10
     while any(map(alive, workers_left)) and time.time() < deadline:
         time.sleep(0.1)
-    assert not any(map(alive, workers_left)), "worker processes must not outlive a killed job"
+    assert not any(map(alive, workers_left)), "worker and reader processes must not outlive a killed job"
     done_before = sorted(p.name for p in parts.glob("part-*.csv"))
     assert 5 <= len(done_before) < rows // 100, "the kill must land mid-job"
     assert not (tmp_path / "scored.csv").exists()
@@ -481,6 +482,37 @@ def test_read_ahead_keeps_order_raises_the_readers_error_and_stops_with_its_read
     while any(t.name == "sentiscore-reader" for t in threading.enumerate()) and time.time() < deadline:
         time.sleep(0.05)
     assert not any(t.name == "sentiscore-reader" for t in threading.enumerate())
+
+
+def test_read_in_process_keeps_order_raises_the_readers_error_and_leaves_no_process(tmp_path):
+    import multiprocessing
+
+    from sentiscore.batch import read_in_process
+
+    assert list(read_in_process(iter(range(50)))) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ValueError("no column 'text'")
+
+    items = read_in_process(failing())
+    assert next(items) == 1
+    with pytest.raises(ValueError, match="no column"):
+        next(items)
+
+    endless = read_in_process(iter(range(10**9)))
+    assert next(endless) == 0
+    endless.close()
+    never_read = read_in_process(iter(range(10**9)))
+    del never_read
+    gc.collect()
+    assert not multiprocessing.active_children()
+
+    source = tmp_path / "reviews.csv"
+    source.write_text(f'id,text\n1,"{GOOD}"\n2,"{BAD}\n', encoding="utf-8")  # a quote left open: cut short
+    with pytest.raises(ValueError, match="cannot be read as CSV after its first 0 rows: .*EOF inside string"):
+        score_file(source, tmp_path / "o.csv", model="sentiscore-lite", progress=False, workers=2)
+    assert not multiprocessing.active_children()
 
 
 def test_workers_only_where_the_model_runs_on_a_gpu_and_no_torch_for_the_lexical_model(tmp_path):

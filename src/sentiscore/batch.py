@@ -16,15 +16,17 @@ import contextlib
 import json
 import multiprocessing
 import os
+import pickle
 import sys
 import threading
 import time
+import weakref
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from queue import Full, Queue
+from queue import Empty, Full, Queue
 
 import numpy as np
 import pandas as pd
@@ -52,8 +54,16 @@ OUTPUT_COLUMNS = ("sentiment", "score", "score_low", "score_high", *(f"p_{s}" fo
 def column_values(frame: pd.DataFrame, column: str) -> list[object]:
     """A column's cells; or, for a dotted name that is not a column (``review.text``), that field of the objects
     in the column its first part names (nested JSON, a Parquet struct), missing where a row has none."""
+    cells = column_cells(frame, column)
+    return cells.tolist() if isinstance(cells, pd.Series) else cells
+
+
+def column_cells(frame: pd.DataFrame, column: str) -> pd.Series | list[object]:
+    """``column_values``, but a column as it is, to send to a worker process: pandas' Arrow-backed text pickles as
+    its buffers, 3 µs per dev review against 21 to make Python strings of it and pickle those (benchmarks/cpu_side.py);
+    the worker makes the strings."""
     if column in frame.columns:
-        return frame[column].tolist()
+        return frame[column]
     top, _, path = column.partition(".")
     return [field_at(cell, path) for cell in frame[top].tolist()]
 
@@ -208,9 +218,9 @@ def scored_locally(chunks: Iterator[Chunk], scorer: ChunkScorer, workers: int = 
     for that work between chunks (torch lets go of Python's lock while its operations run). On a CPU, where the
     model keeps every core busy, it was 3–4 % slower (60 dev reviews, 2 cores: 5.97 and 6.28 reviews/s with it,
     6.24 and 6.46 without; benchmarks/throughput.py --compare-model-thread)."""
-    forking = workers > 0 and "fork" in multiprocessing.get_all_start_methods()
+    forking = workers > 0 and can_fork()
     pool = _forked_pool(scorer, workers) if forking else ThreadPoolExecutor(max_workers=1)
-    prepare = _prepare_in_worker if forking else scorer.prepare_texts
+    prepare, cells = (_prepare_in_worker, column_cells) if forking else (scorer.prepare_texts, column_values)
     runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentiscore-model") if model_thread else None
     in_flight = max(workers, 1) + (1 if model_thread else 0)
     pending: deque[tuple[Chunk, Future | None]] = deque()
@@ -218,7 +228,7 @@ def scored_locally(chunks: Iterator[Chunk], scorer: ChunkScorer, workers: int = 
         for chunk in chunks:
             work = None
             if chunk.frame is not None:
-                work = pool.submit(prepare, column_values(chunk.frame, chunk.text_column))
+                work = pool.submit(prepare, cells(chunk.frame, chunk.text_column))
                 if runner is not None:
                     work = runner.submit(_score_when_prepared, scorer, work)
             pending.append((chunk, work))
@@ -270,8 +280,12 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _prepare_in_worker(texts: list[object]) -> PreparedBatch:
-    return _worker_scorer.prepare_texts(texts)
+def _prepare_in_worker(cells: pd.Series | list[object]) -> PreparedBatch:
+    return _worker_scorer.prepare_texts(cells.tolist() if isinstance(cells, pd.Series) else cells)
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 _END = object()
@@ -315,6 +329,64 @@ def read_ahead(items: Iterator, depth: int = 2) -> Iterator:
         stop.set()
 
 
+def read_in_process(items: Iterator) -> Iterator:
+    """``items`` produced by a forked process, up to two ahead, for a main process whose own time is what bounds
+    the job (a GPU's, fed by worker processes): parsing a CSV there took it 85 µs per dev review, taking the
+    parsed chunk from a pipe takes it 3 (benchmarks/cpu_side.py). The process forks now, before the job's threads
+    start; it stops when the items end, when they are no longer wanted, and when this process dies. An error
+    there is raised here."""
+    fork = multiprocessing.get_context("fork")
+    queue = fork.Queue(maxsize=2)
+    reader = fork.Process(target=_produce_into, args=(queue, items), daemon=True, name="sentiscore-reader")
+    reader.start()
+    taken = _taken_from(queue, reader)
+    weakref.finalize(taken, _stop, reader)  # also where the items were never asked for
+    return taken
+
+
+def _stop(reader) -> None:
+    reader.terminate()
+    reader.join()
+
+
+def _produce_into(queue, items: Iterator) -> None:
+    """Puts ``(True, item)`` for each item, then ``(False, None)``, or ``(False, error)`` where one stopped them."""
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    try:
+        for item in items:
+            queue.put((True, item))
+    except Exception as error:
+        try:
+            pickle.dumps(error)
+        except Exception:
+            error = RuntimeError(f"{type(error).__name__}: {error}")
+        queue.put((False, error))
+    else:
+        queue.put((False, None))
+    queue.close()
+    queue.join_thread()
+
+
+def _taken_from(queue, reader) -> Iterator:
+    try:
+        while True:
+            try:
+                more, item = queue.get(timeout=1.0)
+            except Empty:
+                if not reader.is_alive():
+                    raise RuntimeError(f"the process reading the input stopped (exit code {reader.exitcode})") \
+                        from None
+                continue
+            if more:
+                yield item
+            elif item is None:
+                return
+            else:
+                raise item
+    finally:
+        _stop(reader)
+
+
 def runs_on_gpu(scorer: Scorer) -> bool:
     """Asks the loaded model, so that a lexical model never imports torch (180 MB)."""
     members = getattr(scorer, "members", [scorer])
@@ -351,6 +423,16 @@ def scored_on_ray(chunks: Iterator[Chunk], model: str | Path | None, *, address:
 def _next_in_order(pending, pool) -> tuple[Chunk, pd.DataFrame | None]:
     chunk, submitted = pending.popleft()
     return chunk, pool.get_next() if submitted else None
+
+
+def file_frames(files: list[Path], chunk_rows: int, progress: bool = True) -> Iterator[tuple[int, pd.DataFrame, float]]:
+    """The files' chunks in order, each with its file's index and the share of that file read so far."""
+    for file_index, path in enumerate(files):
+        encoding = None if file_format(path) == "parquet" else text_encoding(path)
+        if progress and encoding == FALLBACK_ENCODING:
+            print(f"sentiscore: {path} is not UTF-8: read as {FALLBACK_ENCODING}", file=sys.stderr)
+        for frame, share in read_chunks(path, chunk_rows, encoding):
+            yield file_index, frame, share
 
 
 def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path | Scorer | None = None,
@@ -396,48 +478,49 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     announced: set[str] = set()
     guesses_told: set[str] = set()
 
-    def chunks() -> Iterator[Chunk]:
-        index = 0
-        for file_index, path in enumerate(files):
-            encoding = None if file_format(path) == "parquet" else text_encoding(path)
-            if progress and encoding == FALLBACK_ENCODING:
-                print(f"sentiscore: {path} is not UTF-8: read as {FALLBACK_ENCODING}", file=sys.stderr)
-            column = text_column
-            for frame, share in read_chunks(path, chunk_rows, encoding):
-                shard = parts / f"part-{index:06d}.{shard_format}"
-                index += 1
-                # Guessed once per file, from its first chunk with columns, even one whose shard an earlier
-                # run wrote: a resumed job reads the column the first run read.
-                if column is None and len(frame.columns):
-                    column = guess_text_column(frame)
-                    if progress and str(column).lower() not in TEXT_COLUMN_GUESSES and column not in guesses_told:
-                        guesses_told.add(column)
-                        print(f"sentiscore: the reviews are read from column {column!r} (else name it with "
-                              f"--text-column)", file=sys.stderr)
-                if shard.exists():
-                    yield Chunk(shard, None, None, None, file_index, share)
-                    continue
-                unreadable = frame.attrs.get("unreadable", [])
-                chunk_column = column or "text"  # None only while no chunk had columns to guess from
-                if len(unreadable) == len(frame):  # not one record to take the columns from
-                    frame = frame.assign(**{name: None for name in (chunk_column, id_column) if name})
-                renamed = kept_input_names(frame.columns if id_column is None else [id_column])
-                if progress and renamed.keys() - announced:
-                    announced.update(renamed)
-                    print("sentiscore: input columns kept as " +
-                          ", ".join(f"{name} → {kept}" for name, kept in renamed.items()) +
-                          ": the predictions take their names", file=sys.stderr)
-                for name in filter(None, (chunk_column, id_column)):
-                    if name not in frame.columns and name.split(".")[0] not in frame.columns:
-                        raise ValueError(f"no column {name!r} in {path}; its columns: {list(frame.columns)}")
-                yield Chunk(shard, frame, chunk_column, id_column, file_index, share, unreadable)
+    def chunks(frames: Iterator[tuple[int, pd.DataFrame, float]]) -> Iterator[Chunk]:
+        index, column, column_of = 0, text_column, None
+        for file_index, frame, share in frames:
+            path = files[file_index]
+            if column_of != file_index:
+                column, column_of = text_column, file_index
+            shard = parts / f"part-{index:06d}.{shard_format}"
+            index += 1
+            # Guessed once per file, from its first chunk with columns, even one whose shard an earlier
+            # run wrote: a resumed job reads the column the first run read.
+            if column is None and len(frame.columns):
+                column = guess_text_column(frame)
+                if progress and str(column).lower() not in TEXT_COLUMN_GUESSES and column not in guesses_told:
+                    guesses_told.add(column)
+                    print(f"sentiscore: the reviews are read from column {column!r} (else name it with "
+                          f"--text-column)", file=sys.stderr)
+            if shard.exists():
+                yield Chunk(shard, None, None, None, file_index, share)
+                continue
+            unreadable = frame.attrs.get("unreadable", [])
+            chunk_column = column or "text"  # None only while no chunk had columns to guess from
+            if len(unreadable) == len(frame):  # not one record to take the columns from
+                frame = frame.assign(**{name: None for name in (chunk_column, id_column) if name})
+            renamed = kept_input_names(frame.columns if id_column is None else [id_column])
+            if progress and renamed.keys() - announced:
+                announced.update(renamed)
+                print("sentiscore: input columns kept as " +
+                      ", ".join(f"{name} → {kept}" for name, kept in renamed.items()) +
+                      ": the predictions take their names", file=sys.stderr)
+            for name in filter(None, (chunk_column, id_column)):
+                if name not in frame.columns and name.split(".")[0] not in frame.columns:
+                    raise ValueError(f"no column {name!r} in {path}; its columns: {list(frame.columns)}")
+            yield Chunk(shard, frame, chunk_column, id_column, file_index, share, unreadable)
 
+    frames = file_frames(files, chunk_rows, progress)
     if engine == "ray":
-        results = scored_on_ray(read_ahead(chunks()), model, address=address, actors=actors,
+        results = scored_on_ray(read_ahead(chunks(frames)), model, address=address, actors=actors,
                                 gpus_per_actor=gpus_per_actor, device=device)
     elif engine == "local":
-        results = scored_locally(read_ahead(chunks()), local,
-                                 default_workers(local.scorer) if workers is None else workers,
+        workers = default_workers(local.scorer) if workers is None else workers
+        if workers > 0 and can_fork():  # the main process's time is then what bounds the job
+            frames = read_in_process(frames)
+        results = scored_locally(read_ahead(chunks(frames)), local, workers,
                                  runs_on_gpu(local.scorer) if model_thread is None else model_thread)
     else:
         raise ValueError(f"engine must be local or ray, not {engine!r}")
