@@ -4,10 +4,12 @@ in, every row with its predictions out, in order.
 The input is streamed in chunks of ``chunk_rows`` rows; chunk *k* becomes the shard ``part-<k>`` of the output,
 written to a temporary name and renamed, so a shard on disk is always whole. A rerun of the same job skips the
 shards already there: a killed job resumes where it stopped, with no row lost or written twice. With an output
-file (``scored.csv``) the shards are merged into it at the end; with an output folder they are the output.
+file (``scored.csv``) the shards are appended to it as they are written, and it is renamed into place at the
+end; with an output folder they are the output.
 While the model scores one chunk, the next are prepared (checked, normalised, tokenised): by a thread, or on a
-GPU by forked worker processes, since that work holds Python's lock and one thread cannot keep a GPU busy. On a
-GPU the model also runs in a thread of its own, so that the GPU does not wait while a chunk's output is built.
+GPU by forked worker processes, since that work holds Python's lock and one thread cannot keep a GPU busy; the
+input is then parsed by a process of its own too, as the main process's time is what bounds the job. On a GPU
+the model also runs in a thread of its own, so that the GPU does not wait while a chunk's output is built.
 """
 
 from __future__ import annotations
