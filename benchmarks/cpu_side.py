@@ -127,6 +127,7 @@ def main() -> None:
             "unpickle the model input from it": lambda: pickle.loads(pickled_batch),
             "windows, batches, heads (model)": lambda: score_prepared(scorer, batch, progress=False),
         }
+        score_prepared(scorer, prepare_batch(scorer, texts[:50]), progress=False)  # its first call imports
         results = {label: per_review(label, texts, step) for label, step in main_process.items()}
         frame = pd.DataFrame({"text": texts})
         scored = results["windows, batches, heads (model)"]

@@ -28,6 +28,36 @@ def test_windows_cover_the_whole_text():
     assert drawn[0][0] == 0 and drawn[-1][0] == 288 and len(drawn) == 4
 
 
+def test_windows_of_many_reviews_at_once_are_those_of_each_review(tiny_model):
+    from sentiscore.batching import length_batches
+    from sentiscore.model import window_spans
+
+    lengths = np.array([0, 1, 31, 32, 33, 100, 320, 5])
+    for max_windows in (None, 3):
+        owners, starts, spans = window_spans(lengths, 32, max_windows)
+        one_by_one = [(review, window[0] if len(window) else 0, len(window)) for review, length in enumerate(lengths)
+                      for window in window_ids(np.arange(length), 32, max_windows)]
+        assert list(zip(owners.tolist(), starts.tolist(), spans.tolist())) == one_by_one
+
+    reviews = tiny_model.encode_text(["Отличный фильм!", "Скучно. " * 40, ""])
+    docs = [window_ids(ids, tiny_model.content_size) for ids in reviews]
+    input_ids, attention, window_doc, _ = tiny_model.collate(docs)
+    rows = [window for doc in docs for window in doc]
+    for row, window in zip(input_ids.numpy(), rows):  # [CLS] window [SEP], then padding the mask leaves out
+        assert row[0] == tiny_model.tokenizer.cls_token_id and row[len(window) + 1] == tiny_model.tokenizer.sep_token_id
+        assert np.array_equal(row[1 : len(window) + 1], window)
+        assert (row[len(window) + 2 :] == tiny_model.tokenizer.pad_token_id).all()
+    assert attention.sum(1).tolist() == [len(window) + 2 for window in rows]
+    assert window_doc.tolist() == [review for review, doc in enumerate(docs) for _ in doc]
+
+    widths = np.array([40, 10, 34, 34, 12, 3, 34, 7])
+    batches = list(length_batches(np.ones(len(widths), dtype=int), widths, 100))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(widths)))
+    for batch, after in zip(batches, [*batches[1:], None]):  # as many as fit at the batch's widest, widest first
+        assert widths[batch[0]] == widths[batch].max() and len(batch) * widths[batch[0]] <= 100 or len(batch) == 1
+        assert after is None or (len(batch) + 1) * widths[batch[0]] > 100
+
+
 def test_heads_shapes(tiny_model):
     texts = ["Отличный фильм!", "Скучно. " * 40]
     batch = tiny_model.collate([window_ids(ids, tiny_model.content_size) for ids in tiny_model.encode_text(texts)])

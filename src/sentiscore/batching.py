@@ -15,6 +15,14 @@ def length_batches(window_counts: np.ndarray, widths: np.ndarray, batch_tokens: 
     window count and the
     batches come in random order (training), otherwise longest first (inference: the slowest batch shows early).
     """
+    if rng is None and (window_counts == 1).all():  # inference's windows: whole batches at once
+        order = np.argsort(-widths, kind="stable")
+        start = 0
+        while start < len(order):  # the widest window first, so a batch holds as many as fit at its width
+            end = start + max(1, batch_tokens // int(widths[order[start]]))
+            yield order[start:end]
+            start = end
+        return
     jitter = rng.uniform(0.95, 1.05, size=len(widths)) if rng is not None else 1.0
     keys = window_counts * 100_000 + widths * jitter
     order = np.argsort(-keys, kind="stable")

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from tqdm import tqdm
 
 from .batching import length_batches
-from .model import ReviewModel, median_score, score_interval, window_ids
+from .model import ReviewModel, median_score, score_interval, window_spans
 from .predict import ScorerBase
 
 PROGRESS_FROM = 256
@@ -117,19 +117,17 @@ def pool_ids(model: ReviewModel, token_ids: Sequence[Sequence[int]], device: tor
     model.eval()
     size = model.content_size
     batch_tokens = batch_tokens or default_batch_tokens(device)
-    windows, owners = [], []
-    for review, ids in enumerate(token_ids):
-        for window in window_ids(ids, size, model.config.max_windows):
-            windows.append(window)
-            owners.append(review)
-    owners = np.array(owners)
-    widths = np.array([len(w) + 2 for w in windows])
+    lengths = np.array([len(ids) for ids in token_ids], dtype=np.int64)
+    owners, offsets, spans = window_spans(lengths, size, model.config.max_windows)
+    padding = np.full(size, model.tokenizer.pad_token_id, dtype=np.int32)  # see padded_windows
+    tokens = np.concatenate([*token_ids, padding], dtype=np.int32)  # as the tokenizer gives them
+    starts = (np.cumsum(lengths) - lengths)[owners] + offsets
     sums = torch.zeros(len(token_ids), model.encoder.config.hidden_size, device=device)
     counts = torch.zeros(len(token_ids), 1, device=device)
     if progress is not None:
-        progress.reset(total=len(windows))
-    for batch in length_batches(np.ones(len(windows), dtype=int), widths, batch_tokens):
-        input_ids, attention, _, _ = model.collate([[windows[i]] for i in batch], device)
+        progress.reset(total=len(owners))
+    for batch in length_batches(np.ones(len(owners), dtype=int), spans + 2, batch_tokens):
+        input_ids, attention = model.padded_windows(tokens, starts[batch], spans[batch], device)
         with encoder_autocast(model, device, precision):
             window_sums, window_counts = model.pooled_windows(input_ids, attention)
         target = torch.from_numpy(owners[batch]).to(device)
