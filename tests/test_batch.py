@@ -459,54 +459,43 @@ def test_a_resumed_job_reckons_its_rate_and_eta_from_its_own_work(monkeypatch, c
     assert last == "sentiscore: 2,000 rows, 75.0 % of the input, 200 rows/s, ETA 10 s"
 
 
-def test_read_ahead_keeps_order_raises_the_readers_error_and_stops_with_its_reader():
+@pytest.mark.parametrize("where", ["thread", "process"])
+def test_a_reader_keeps_order_raises_its_error_and_stops_when_no_longer_wanted(where):
+    import multiprocessing
     import threading
 
-    from sentiscore.batch import read_ahead
+    from sentiscore.batch import read_ahead, read_in_process
 
-    assert list(read_ahead(iter(range(50)), depth=2)) == list(range(50))
-
-    def failing():
-        yield 1
-        raise ValueError("no column 'text'")
-
-    items = read_ahead(failing())
-    assert next(items) == 1
-    with pytest.raises(ValueError, match="no column"):
-        next(items)
-
-    endless = read_ahead(iter(range(10**9)), depth=2)
-    assert next(endless) == 0
-    endless.close()
-    deadline = time.time() + 5
-    while any(t.name == "sentiscore-reader" for t in threading.enumerate()) and time.time() < deadline:
-        time.sleep(0.05)
-    assert not any(t.name == "sentiscore-reader" for t in threading.enumerate())
-
-
-def test_read_in_process_keeps_order_raises_the_readers_error_and_leaves_no_process(tmp_path):
-    import multiprocessing
-
-    from sentiscore.batch import read_in_process
-
-    assert list(read_in_process(iter(range(50)))) == list(range(50))
+    read = {"thread": read_ahead, "process": read_in_process}[where]
+    assert list(read(iter(range(50)))) == list(range(50))
 
     def failing():
         yield 1
         raise ValueError("no column 'text'")
 
-    items = read_in_process(failing())
+    items = read(failing())
     assert next(items) == 1
     with pytest.raises(ValueError, match="no column"):
         next(items)
 
-    endless = read_in_process(iter(range(10**9)))
+    endless = read(iter(range(10**9)))
     assert next(endless) == 0
     endless.close()
-    never_read = read_in_process(iter(range(10**9)))
+    never_read = read(iter(range(10**9)))
     del never_read
     gc.collect()
-    assert not multiprocessing.active_children()
+
+    def readers_left():
+        return [t for t in threading.enumerate() if t.name == "sentiscore-reader"] + multiprocessing.active_children()
+
+    deadline = time.time() + 5
+    while readers_left() and time.time() < deadline:
+        time.sleep(0.05)
+    assert not readers_left()
+
+
+def test_an_unreadable_input_stops_its_reader_process_with_the_job(tmp_path):
+    import multiprocessing
 
     source = tmp_path / "reviews.csv"
     source.write_text(f'id,text\n1,"{GOOD}"\n2,"{BAD}\n', encoding="utf-8")  # a quote left open: cut short
