@@ -62,8 +62,8 @@ def column_values(frame: pd.DataFrame, column: str) -> list[object]:
 
 def column_cells(frame: pd.DataFrame, column: str) -> pd.Series | list[object]:
     """``column_values``, but a column as it is, to send to a worker process: pandas' Arrow-backed text pickles as
-    its buffers, 3 µs per dev review against 21 to make Python strings of it and pickle those (benchmarks/cpu_side.py);
-    the worker makes the strings."""
+    its buffers, ~4 µs per dev review against ~18 to make Python strings of it and pickle those
+    (benchmarks/cpu_side.py); the worker makes the strings."""
     if column in frame.columns:
         return frame[column]
     top, _, path = column.partition(".")
@@ -333,8 +333,8 @@ def read_ahead(items: Iterator, depth: int = 2) -> Iterator:
 
 def read_in_process(items: Iterator) -> Iterator:
     """``items`` produced by a forked process, up to two ahead, for a main process whose own time is what bounds
-    the job (a GPU's, fed by worker processes): parsing a CSV there took it 85 µs per dev review, taking the
-    parsed chunk from a pipe takes it 3 (benchmarks/cpu_side.py). The process forks now, before the job's threads
+    the job (a GPU's, fed by worker processes): parsing a CSV took it 26–85 µs per dev review, taking the parsed
+    chunk from a pipe takes it 1–4 (benchmarks/cpu_side.py). The process forks now, before the job's threads
     start; it stops when the items end, when they are no longer wanted, and when this process dies. An error
     there is raised here."""
     fork = multiprocessing.get_context("fork")
