@@ -533,9 +533,9 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
     assembly = None if to_folder else OutputAssembly(parts, output, shard_format)
 
     def write(scored: pd.DataFrame, shard: Path) -> None:
-        write_atomically(scored, shard, shard_format)
+        table = write_atomically(scored, shard, shard_format)
         if assembly is not None:
-            assembly.append(shard, len(scored))
+            assembly.append(shard, len(scored), table)
 
     try:
         # Shards are written, and appended to the output file, by a thread while the model scores the next
