@@ -643,7 +643,7 @@ def test_the_output_file_grows_shard_by_shard_and_gives_way_to_a_merge_when_the_
     growing = OutputAssembly(parts, output, fmt)
     growing.append(shards[0], rows=2)
     growing.append(shards[1])  # a shard of an earlier run: its rows counted
-    growing.open.close()  # as if killed here: the rows so far are in the temporary file, in order
+    growing.opened.close()  # as if killed here: the rows so far are in the temporary file, in order
     assert list(read(growing.temporary)["text"]) == [GOOD, BAD, BAD]
     assert not output.exists()
 

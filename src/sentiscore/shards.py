@@ -152,7 +152,7 @@ class OutputAssembly:
         self.layout = None
         """The first shard's header line, or its Arrow schema."""
         self.sink = None
-        self.open = contextlib.ExitStack()
+        self.opened = contextlib.ExitStack()
         self.given_up = False
 
     def append(self, shard: Path, rows: int | None = None, table=None) -> None:
@@ -170,7 +170,7 @@ class OutputAssembly:
             header = text.readline() if self.fmt != "jsonl" else b""
             if self.sink is None:
                 self.layout = header
-                self.sink = self.open.enter_context(_open_output(self.temporary, self.output))
+                self.sink = self.opened.enter_context(_open_output(self.temporary, self.output))
                 self.sink.write(header)
             elif header != self.layout:
                 return self._give_up()
@@ -183,7 +183,7 @@ class OutputAssembly:
         table = pq.read_table(shard) if table is None else table
         if self.sink is None:
             self.layout = _merged_schema([table.schema])
-            self.sink = self.open.enter_context(pq.ParquetWriter(self.temporary, self.layout))
+            self.sink = self.opened.enter_context(pq.ParquetWriter(self.temporary, self.layout))
         elif not table.schema.equals(self.layout, check_metadata=False):
             return self._give_up()
         self.sink.write_table(table.cast(self.layout))
@@ -195,12 +195,12 @@ class OutputAssembly:
 
     def discard(self) -> None:
         """Close and remove the output begun (a job that failed: its shards stay for the rerun)."""
-        self.open.close()
+        self.opened.close()
         self.temporary.unlink(missing_ok=True)
 
     def finish(self) -> int:
         """The output renamed into place and the shards removed; returns its rows."""
-        self.open.close()
+        self.opened.close()
         if self.given_up or self.sink is None:
             return merge_shards(self.parts, self.output, self.fmt)
         self.temporary.replace(self.output)
