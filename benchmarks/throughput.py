@@ -3,17 +3,18 @@ over the same model and the same reviews, each in its own process.
 
 plain:      transformers pipeline("feature-extraction") called review by review (its first 512 tokens), then
             mean pooling and the same two heads: what one writes with the transformers docs in hand.
-sentiscore: `sentiscore score` on a CSV of the same reviews (reads whole reviews in windows, length-grouped
-            batches of windows, the next chunk tokenised while the model runs, bf16 where the processor has it),
-            end to end with the I/O. ``--compare-model-thread`` runs it twice instead, with the model in a thread
-            of its own (the default on a GPU) and in the main thread, taking turns with building and handing on
-            each chunk's output (the default on a CPU). Each run also prints the CPU time of its main process's
-            threads per review beside the wall time per review: on a GPU, where the two come close, the main
-            process is what bounds the job.
+sentiscore: `sentiscore score` from a CSV (``--input-format parquet``: a Parquet file) of the same reviews to a
+            Parquet file (reads whole reviews in windows, length-grouped batches of windows, the next chunk
+            tokenised while the model runs, bf16 where the processor has it), end to end with the I/O.
+            ``--compare-model-thread`` runs it twice instead, with the model in a thread of its own (the default
+            on a GPU) and in the main thread, taking turns with building and handing on each chunk's output (the
+            default on a CPU). Each run also prints the CPU time of its main process's threads per review beside
+            the wall time per review: on a GPU, where the two come close, the main process is what bounds the
+            job.
 
 Run: python benchmarks/throughput.py [--reviews 200] [--device cpu|cuda] [--model sentiscore-e5-ru] [--texts FILE]
                                     [--plain-reviews 1000] [--plain-model NAME] [--profile] [--compare-model-thread]
-                                    [--rounds 1]
+                                    [--rounds 1] [--input-format csv|parquet]
 ``--rounds N`` runs every way N times, taking turns, and prints each round's speed-ups and their median: on a
 shared machine single runs vary by 10-15 %.
 ``--plain-model`` runs the plain loop over another model than sentiscore's (the default: the same), to set a faster
@@ -86,7 +87,7 @@ def run_plain(texts: list[str], model_name: str, device: str) -> float:
 
 
 def run_sentiscore(texts: list[str], model_name: str, device: str, profile: bool = False,
-                   model_thread: bool | None = None) -> tuple[float, float]:
+                   model_thread: bool | None = None, input_format: str = "csv") -> tuple[float, float]:
     """Seconds of file scoring, and the CPU seconds of this process's threads in them (not its workers')."""
     import cProfile
     import pstats
@@ -97,8 +98,11 @@ def run_sentiscore(texts: list[str], model_name: str, device: str, profile: bool
     scorer = load_model(model_name, device)
     scorer.run(scorer.prepare(texts[:64]), progress=False)
     with tempfile.TemporaryDirectory() as folder:
-        source = Path(folder) / "reviews.csv"
-        pd.DataFrame({"text": texts}).to_csv(source, index=False)
+        source = Path(folder) / f"reviews.{input_format}"
+        if input_format == "parquet":
+            pd.DataFrame({"text": texts}).to_parquet(source, index=False)
+        else:
+            pd.DataFrame({"text": texts}).to_csv(source, index=False)
         profiler = cProfile.Profile()
         started, cpu_started = time.perf_counter(), time.process_time()
         with profiler if profile else contextlib.nullcontext():
@@ -121,12 +125,14 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--compare-model-thread", action="store_true")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--input-format", choices=["csv", "parquet"], default="csv",
+                        help="the file sentiscore reads the reviews from (it writes Parquet)")
     parser.add_argument("--only", choices=list(WAYS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only:
         texts = reviews(args.reviews, args.data_dir, args.texts)
         seconds, cpu_seconds = (run_plain(texts, args.model, args.device), None) if args.only == "plain" else \
-            run_sentiscore(texts, args.model, args.device, args.profile, model_thread=WAYS[args.only])
+            run_sentiscore(texts, args.model, args.device, args.profile, WAYS[args.only], args.input_format)
         print(json.dumps({"reviews": len(texts), "seconds": seconds, "main_process_cpu_seconds": cpu_seconds,
                           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
         return
@@ -134,7 +140,8 @@ def main() -> None:
     speed_ups: dict[str, list[float]] = {way: [] for way in ways[1:]}
     for round_ in range(1, args.rounds + 1):
         results = {way: run_way(way, args) for way in ways}
-        print(f"{args.model} on {args.device}, the plain loop over {args.plain_model or args.model}"
+        print(f"{args.model} on {args.device}, {args.input_format.upper()} to Parquet, the plain loop over "
+              f"{args.plain_model or args.model}"
               + (f", round {round_} of {args.rounds}" if args.rounds > 1 else ""))
         rates = {way: r["reviews"] / r["seconds"] for way, r in results.items()}
         for way, r in results.items():
@@ -159,7 +166,7 @@ def run_way(way: str, args: argparse.Namespace) -> dict:
     done = subprocess.run([sys.executable, __file__, "--only", way, "--reviews", str(count), "--device",
                            args.device, "--model", model, "--data-dir", str(args.data_dir),
                            *(["--texts", str(args.texts)] if args.texts else []),
-                           *(["--profile"] if args.profile else [])],
+                           *(["--profile"] if args.profile else []), "--input-format", args.input_format],
                           capture_output=True, text=True, check=True)
     *printed, last = done.stdout.strip().splitlines()
     if printed:

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The GPU half of the batch-scoring benchmarks, for a model already trained (by default the shipped fast model,
 # whose encoder alone read 14,090 dev reviews/s on one H100 in bf16 weights): file scoring end to end against the
-# plain pipeline loop, the model in a thread of its own and in the main thread, with a profile
-# (benchmarks/throughput.py; REVIEWS, enough for 8 workers to reach their steady state), the CPU half alone on the
-# machine's cores with the encoder stubbed, in 24 chunks (benchmarks/cpu_side.py: at 8,000 reviews, 4 chunks, 8
-# workers never all worked at once), and the encoder's forward pass in the ways it could run
-# (benchmarks/gpu_inference.py). scripts/gpu_session.sh runs shorter ones on the models it trains, while its time
+# plain pipeline loop, the model in a thread of its own and in the main thread, with a profile, then from Parquet
+# instead of CSV, whose parsing costs most (benchmarks/throughput.py; REVIEWS, enough for 8 workers to reach their
+# steady state), the CPU half alone on the machine's cores with the encoder stubbed, in 24 chunks
+# (benchmarks/cpu_side.py: at 8,000 reviews, 4 chunks, 8 workers never all worked at once), and the encoder's
+# forward pass in the ways it could run (benchmarks/gpu_inference.py). scripts/gpu_session.sh runs shorter ones on the models it trains, while its time
 # lasts. The shipped models are larger than the 64 MiB that travels, so send the fast one alone (it has its own
 # encoder), from a throwaway branch:
 #   git switch -c gpu-bench && git rm -rq models/sentiscore-e5-ru && git commit -qm "gpu benchmarks"
@@ -20,6 +20,8 @@ if [[ -n "${LOG:-}" ]]; then exec > >(tee "$LOG") 2>&1; fi
 step() { echo "== $* ($SECONDS s)"; "$@" || echo "== failed with $?: $*"; }
 step "$PYTHON" benchmarks/throughput.py --device "$DEVICE" --model "$MODEL" --texts "$TEXTS" --reviews "$REVIEWS" \
   --profile --compare-model-thread
+step "$PYTHON" benchmarks/throughput.py --device "$DEVICE" --model "$MODEL" --texts "$TEXTS" --reviews "$REVIEWS" \
+  --input-format parquet
 step "$PYTHON" benchmarks/cpu_side.py --model "$MODEL" --texts "$TEXTS" --reviews "$((REVIEWS < 48000 ? REVIEWS : 48000))" \
   --workers 0 8 14
 step "$PYTHON" benchmarks/gpu_inference.py --model "$MODEL" --texts "$TEXTS" --device "$DEVICE" \
