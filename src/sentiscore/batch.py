@@ -220,7 +220,7 @@ def scored_locally(chunks: Iterator[Chunk], scorer: ChunkScorer, workers: int = 
     for that work between chunks (torch lets go of Python's lock while its operations run). On a CPU, where the
     model keeps every core busy, it was 3–4 % slower (60 dev reviews, 2 cores: 5.97 and 6.28 reviews/s with it,
     6.24 and 6.46 without; benchmarks/throughput.py --compare-model-thread)."""
-    forking = workers > 0 and can_fork()
+    forking = forks_workers(workers)
     pool = _forked_pool(scorer, workers) if forking else ThreadPoolExecutor(max_workers=1)
     prepare, cells = (_prepare_in_worker, column_cells) if forking else (scorer.prepare_texts, column_values)
     runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentiscore-model") if model_thread else None
@@ -286,8 +286,10 @@ def _prepare_in_worker(cells: pd.Series | list[object]) -> PreparedBatch:
     return _worker_scorer.prepare_texts(cells.tolist() if isinstance(cells, pd.Series) else cells)
 
 
-def can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+def forks_workers(workers: int) -> bool:
+    """Whether ``workers`` worker processes prepare the texts (forked, where the platform can fork), rather than
+    a thread."""
+    return workers > 0 and "fork" in multiprocessing.get_all_start_methods()
 
 
 _END = object()
@@ -520,7 +522,7 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
                                 gpus_per_actor=gpus_per_actor, device=device)
     elif engine == "local":
         workers = default_workers(local.scorer) if workers is None else workers
-        if workers > 0 and can_fork():  # the main process's time is then what bounds the job
+        if forks_workers(workers):  # the main process's time is then what bounds the job
             frames = read_in_process(frames)
         results = scored_locally(read_ahead(chunks(frames)), local, workers,
                                  runs_on_gpu(local.scorer) if model_thread is None else model_thread)
@@ -561,16 +563,14 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
                 meter.update(0 if scored is None else len(scored), chunk.file_index, chunk.share)
             for pending_write in writes:
                 pending_write.result()
+        if shards == 0:
+            raise ValueError(f"{input_spec} holds no rows")
     except BaseException:
         if assembly is not None:
             assembly.discard()
         raise
     finally:
         meter.close()
-    if shards == 0:
-        if assembly is not None:
-            assembly.discard()
-        raise ValueError(f"{input_spec} holds no rows")
     if to_folder:
         total = sum(count_rows(shard, shard_format) for shard in parts.glob(f"part-*.{shard_format}"))
     else:

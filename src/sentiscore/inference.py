@@ -119,8 +119,7 @@ def pool_ids(model: ReviewModel, token_ids: Sequence[Sequence[int]], device: tor
     batch_tokens = batch_tokens or default_batch_tokens(device)
     lengths = np.array([len(ids) for ids in token_ids], dtype=np.int64)
     owners, offsets, spans = window_spans(lengths, size, model.config.max_windows)
-    padding = np.full(size, model.tokenizer.pad_token_id, dtype=np.int32)  # see padded_windows
-    tokens = np.concatenate([*token_ids, padding], dtype=np.int32)  # as the tokenizer gives them
+    tokens = model.padded_tokens(token_ids, size)
     starts = (np.cumsum(lengths) - lengths)[owners] + offsets
     sums = torch.zeros(len(token_ids), model.encoder.config.hidden_size, device=device)
     counts = torch.zeros(len(token_ids), 1, device=device)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -240,24 +241,28 @@ class ReviewModel(nn.Module):
         """Tensors for ``forward`` from reviews given as lists of content windows (``padded_windows``)."""
         windows = [window for doc in docs for window in doc]
         lengths = np.array([len(window) for window in windows], dtype=np.int64)
-        tokens = np.concatenate(windows).astype(np.int64, copy=False)
+        tokens = self.padded_tokens(windows, int(lengths.max()))
         input_ids, attention = self.padded_windows(tokens, np.cumsum(lengths) - lengths, lengths, device)
         window_doc = np.repeat(np.arange(len(docs)), [len(doc) for doc in docs])
         return input_ids, attention, torch.from_numpy(window_doc).to(device), len(docs)
+
+    def padded_tokens(self, pieces: Sequence[Sequence[int]], widest: int) -> np.ndarray:
+        """The pieces' token ids end to end, then ``widest`` pad ids, as ``padded_windows`` takes them: any window
+        of at most ``widest`` tokens is then a row of their strided view, the last one too."""
+        padding = np.full(widest, self.tokenizer.pad_token_id, dtype=np.int32)
+        return np.concatenate([*pieces, padding]).astype(np.int32, copy=False)  # int32, as the tokenizer gives
 
     def padded_windows(self, tokens: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
                        device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor | None]:
         """Input ids [windows, widest + 2] and attention mask for the windows ``tokens[start : start + length]``,
         each between the encoder's first and last special tokens and padded. The mask is None when no window is
         padded: decided here from the lengths, since asking a mask on a GPU whether it holds a zero would wait
-        for every batch before it. ``tokens`` followed by a window's width of padding spares a copy of them."""
+        for every batch before it. ``tokens``: from ``padded_tokens``."""
         tokenizer = self.tokenizer
         pad, width = tokenizer.pad_token_id, int(lengths.max()) + 2
         input_ids = np.full((len(lengths), width), pad, dtype=np.int64)
         input_ids[:, 0] = tokenizer.cls_token_id
         if width > 2:
-            if int(starts.max()) + width - 2 > len(tokens):
-                tokens = np.concatenate([tokens, np.full(width - 2, pad, dtype=tokens.dtype)])
             # Each window is a row of a strided view of the tokens: one copy per row, as a slice would be.
             input_ids[:, 1 : width - 1] = np.lib.stride_tricks.sliding_window_view(tokens, width - 2)[starts]
         attention = None
