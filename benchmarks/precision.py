@@ -47,11 +47,11 @@ def main() -> None:
     cpu = torch.device("cpu")
     int8_configs = {"int8": quantization.default_dynamic_qconfig,
                     "int8 per channel": quantization.per_channel_dynamic_qconfig}
-    half = copy.deepcopy(model)
-    half.encoder.to(torch.bfloat16)
     runners = {name: quantization.quantize_dynamic(model, {torch.nn.Linear: int8_configs[name]})
-               if name in int8_configs else half if name == "bf16 weights" else model
-               for name in ("fp32", *args.ways)}
+               if name in int8_configs else model for name in ("fp32", *args.ways)}
+    if "bf16 weights" in runners:  # a copy of the model only where it is asked for
+        runners["bf16 weights"] = copy.deepcopy(model)
+        runners["bf16 weights"].encoder.to(torch.bfloat16)
     seconds, outputs = {name: [] for name in runners}, {}
     for _ in range(args.rounds):
         for name, runner in runners.items():
@@ -70,6 +70,7 @@ def main() -> None:
         rounds = f" (rounds: {', '.join(f'{r:.2f}' for r in rates)})" if args.rounds > 1 else ""
         print(f"  {name}: {rate:5.2f} reviews/s ({rate / base_rate:4.2f}x fp32){rounds}, same sentiment as fp32 on "
               f"{same:.1%}, mean |score - fp32 score| {np.abs(score - base_score).mean():.3f}")
+
 
 if __name__ == "__main__":
     main()
