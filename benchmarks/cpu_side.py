@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import torch
 from throughput import reviews
 
@@ -42,7 +43,7 @@ from sentiscore.inference import TransformerScorer, default_batch_tokens
 from sentiscore.model import window_ids
 from sentiscore.predict import load_model, prepare_batch, score_prepared
 from sentiscore.preprocess import MAX_CHARS, check_text, normalize
-from sentiscore.shards import write_atomically
+from sentiscore.shards import merge_shards, write_atomically
 
 CHUNK_ROWS = 2_000
 """As ``sentiscore score``'s default --batch-size."""
@@ -142,6 +143,15 @@ def main() -> None:
         for fmt in ("csv", "parquet"):
             per_review(f"write a {fmt} shard (writer)", texts,
                        lambda fmt=fmt: write_atomically(output, Path(folder) / f"shard.{fmt}", fmt))
+        per_review("read a parquet shard back (before)", texts,
+                   lambda: pq.read_table(Path(folder) / "shard.parquet"))
+        for fmt in ("csv", "parquet"):  # what an output file costs where it cannot be put together as the job runs
+            parts = Path(folder) / f"merge-{fmt}.parts"
+            parts.mkdir()
+            for start in range(0, len(output), CHUNK_ROWS):
+                write_atomically(output.iloc[start : start + CHUNK_ROWS], parts / f"part-{start:09d}.{fmt}", fmt)
+            per_review(f"merge {fmt} shards at the end (fallback)", texts,
+                       lambda fmt=fmt, parts=parts: merge_shards(parts, Path(folder) / f"merged.{fmt}", fmt))
         for workers in args.workers:
             for output in ("scored.csv", "scored.parquet"):
                 for model_thread in (True, False) if args.gpu_rate else (None,):

@@ -62,7 +62,7 @@ def column_values(frame: pd.DataFrame, column: str) -> list[object]:
 
 def column_cells(frame: pd.DataFrame, column: str) -> pd.Series | list[object]:
     """``column_values``, but a column as it is, to send to a worker process: pandas' Arrow-backed text pickles as
-    its buffers, ~4 µs per dev review against ~18 to make Python strings of it and pickle those
+    its buffers, ~4 µs per dev review against 18-23 to make Python strings of it and pickle those
     (benchmarks/cpu_side.py); the worker makes the strings."""
     if column in frame.columns:
         return frame[column]
