@@ -5,8 +5,28 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from sentiscore.batch import score_dataset, score_file  # noqa: E402
+from sentiscore import batch  # noqa: E402
+from sentiscore.batch import read_in_process, score_dataset, score_file  # noqa: E402
 from tests.test_batch import reviews_frame  # noqa: E402
+
+
+# First in this file: it starts Ray itself, before the other tests' cluster.
+@pytest.mark.skipif(not batch.can_fork(), reason="the reader process is forked")
+def test_a_driver_that_starts_ray_reads_the_input_in_a_process_of_its_own(tmp_path, monkeypatch):
+    source = tmp_path / "reviews.jsonl"
+    reviews_frame(90).to_json(source, orient="records", lines=True, force_ascii=False)
+    score_file(source, tmp_path / "local.jsonl", model="sentiscore-lite", chunk_rows=40, progress=False)
+    readers = []
+    monkeypatch.setattr(batch, "read_in_process", lambda items: readers.append(items) or read_in_process(items))
+    assert not ray.is_initialized()
+    try:
+        summary = score_file(source, tmp_path / "ray.jsonl", model="sentiscore-lite", chunk_rows=40,
+                             progress=False, engine="ray")
+        assert ray.is_initialized() and len(readers) == 1
+    finally:
+        ray.shutdown()
+    assert summary.rows == 90 and summary.shards == 3
+    assert (tmp_path / "ray.jsonl").read_text() == (tmp_path / "local.jsonl").read_text()
 
 
 @pytest.fixture(scope="module")

@@ -286,10 +286,20 @@ def _prepare_in_worker(cells: pd.Series | list[object]) -> PreparedBatch:
     return _worker_scorer.prepare_texts(cells.tolist() if isinstance(cells, pd.Series) else cells)
 
 
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def forks_workers(workers: int) -> bool:
     """Whether ``workers`` worker processes prepare the texts (forked, where the platform can fork), rather than
     a thread."""
-    return workers > 0 and "fork" in multiprocessing.get_all_start_methods()
+    return workers > 0 and can_fork()
+
+
+def ray_started() -> bool:
+    """Whether this process is a Ray driver already (without importing Ray)."""
+    ray = sys.modules.get("ray")
+    return ray is not None and ray.is_initialized()
 
 
 _END = object()
@@ -334,10 +344,10 @@ def read_ahead(items: Iterator, depth: int = 2) -> Iterator:
 
 
 def read_in_process(items: Iterator) -> Iterator:
-    """``items`` produced by a forked process, up to two ahead, for a main process whose own time is what bounds
-    the job (a GPU's, fed by worker processes): parsing a CSV took it 26–85 µs per dev review, taking the parsed
-    chunk from a pipe takes it 1–4 (benchmarks/cpu_side.py). The process forks now, before the job's threads
-    start; it stops when the items end, when they are no longer wanted, and when this process dies. An error
+    """``items`` produced by a forked process, up to two ahead, for a main process whose own time is what bounds the job
+    (a GPU's, fed by worker processes; a Ray cluster's driver): parsing a CSV took it 26–85 µs per dev review, taking
+    the parsed chunk from a pipe takes it 1–4 (benchmarks/cpu_side.py). The process forks now, before the job's
+    threads start; it stops when the items end, when they are no longer wanted, and when this process dies. An error
     there is raised here."""
     fork = multiprocessing.get_context("fork")
     queue = fork.Queue(maxsize=2)
@@ -518,6 +528,10 @@ def score_file(input_spec: str | Path, output: str | Path, *, model: str | Path 
 
     frames = file_frames(files, chunk_rows, progress)
     if engine == "ray":
+        # The driver's own time bounds a cluster as the main process's bounds a GPU; it can fork a reader
+        # only before Ray starts its threads in it.
+        if can_fork() and not ray_started():
+            frames = read_in_process(frames)
         results = scored_on_ray(read_ahead(chunks(frames)), model, address=address, actors=actors,
                                 gpus_per_actor=gpus_per_actor, device=device)
     elif engine == "local":
