@@ -4,7 +4,10 @@ Trains the default model on every shared corpus (title-disjoint held-out parts e
 model after each epoch from ``--first-candidate`` on is a candidate, and so is the average of their weights;
 `choose` picks one by a rule fixed before the run (never by the dev split). Saves the chosen weights in shards
 small enough to travel back, its predictions for every held-out review and every candidate's held-out metrics,
-and measures inference speed. Then, while the time budget lasts: `--shallow LAYERS` cuts the main run's model to
+and measures inference speed. With several ``--seeds`` it trains once per seed, and the average of all their
+candidates' weights (fine-tuned from the same base, they average as a "model soup", Wortsman et al. 2022) is a
+candidate; ``--film-score-weight`` weighs the film reviews, scored 1-10 by their authors, above the 1-5 marks of
+books and banks in the score loss. Then, while the time budget lasts: `--shallow LAYERS` cuts the main run's model to
 its first layers and fine-tunes it by the same recipe, the fast model (10,000 reviews/s needs 3.5x less arithmetic
 per review, see README.md); `--ablations` retrains on subsets of the corpora, to measure what each adds.
 
@@ -12,6 +15,7 @@ per review, see README.md); `--ablations` retrains on subsets of the corpora, to
 the same rule, see models/README.md. That run's script is this file at commit 14f2521.)
 
 Run: PYTHONPATH=src python scripts/gpu_run.py --carry .carry --out OUT [--epochs 5] [--tiny]
+                                             [--seeds 13 14] [--film-score-weight 3]
                                              [--ablations | --shallow LAYERS [--save DIR]]
 """
 
@@ -149,6 +153,10 @@ def main() -> None:
     parser.add_argument("--shallow", type=int, metavar="LAYERS",
                         help="only cut the main run's model in --out to its first LAYERS layers and fine-tune it")
     parser.add_argument("--save", type=Path, help="with --shallow: the folder to save that model in")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[13],
+                        help="train once per seed; the average of every seed's candidates is a candidate too")
+    parser.add_argument("--film-score-weight", type=float, default=1.0,
+                        help="weight of the film reviews (scored 1-10 by their authors) in the score loss")
     parser.add_argument("--tiny", action="store_true", help="a CPU smoke run: few rows, short windows")
     args = parser.parse_args()
     started = time.time()
@@ -157,14 +165,17 @@ def main() -> None:
     torch.backends.cuda.matmul.allow_tf32 = True
     corpus = TokenizedCorpus.load(args.carry / "corpora.npz")
     config = TrainConfig(epochs=args.epochs, batch_tokens=32_768, learning_rate=6e-5,
-                         corpora=sorted(set(corpus.source.tolist())))
+                         corpora=sorted(set(corpus.source.tolist())), seed=args.seeds[0])
     if args.tiny:
         keep = np.zeros(len(corpus), dtype=bool)
         keep[np.random.default_rng(0).choice(len(corpus), 300, replace=False)] = True
         keep |= np.isin(corpus.source, FILMS) & corpus.holdout & (np.arange(len(corpus)) % 40 == 0)
         corpus = corpus.subset(keep)
-        config = TrainConfig(epochs=2, window=66, batch_tokens=2048, max_train_windows=2, corpora=config.corpora)
+        config = TrainConfig(epochs=2, window=66, batch_tokens=2048, max_train_windows=2, corpora=config.corpora,
+                             seed=config.seed)
         args.first_candidate = 1
+    if args.film_score_weight != 1.0:
+        config = TrainConfig(**{**asdict(config), "score_weights": dict.fromkeys(FILMS, args.film_score_weight)})
     train, held_out = corpus.subset(~corpus.holdout), corpus.subset(corpus.holdout)
     dev = held_out.subset(held_out.source == "kinopoisk")
     if args.ablations:
@@ -177,28 +188,33 @@ def main() -> None:
                     "train_reviews": len(train), "train_tokens": int(len(train.ids)), "held_out": len(held_out),
                     "dev": len(dev), "config": asdict(config)}))
 
-    model = fresh_model(args.carry, config.window)
-    candidates, states, predictions = {}, {}, {}
+    candidates, states, predictions, recipes = {}, {}, {}, {}
 
     def candidate(trained: ReviewModel, name: str | None = None) -> None:
         epoch = len(trained.config.training["history"])
         if name is None and epoch < min(args.first_candidate, config.epochs):  # the last epoch always is one
             return
-        name = name or f"epoch {epoch}"
+        seed = trained.config.training["seed"]
+        name = name or (f"epoch {epoch}" if len(args.seeds) == 1 else f"seed {seed}, epoch {epoch}")
         predictions[name] = predict_held_out(trained, held_out, device)
         candidates[name] = summary(held_out, predictions[name])
         states[name] = {k: v.detach().clone() for k, v in trained.state_dict().items()}
+        recipes[name] = dict(trained.config.training)
         log(json.dumps({"candidate": name, "films outside dev": candidates[name]["films outside dev"],
                         "other domains": candidates[name]["other domains"]}))
 
-    fit(model, train, config, dev=dev, log=log, progress=False, on_epoch_end=candidate)
+    for seed in args.seeds:
+        set_seed(seed)  # the heads' first weights too
+        model = fresh_model(args.carry, config.window)
+        fit(model, train, TrainConfig(**{**asdict(config), "seed": seed}), dev=dev, log=log, progress=False,
+            on_epoch_end=candidate)
     if len(states) > 1:  # their average costs one more pass over the held-out reviews
         model.load_state_dict(averaged_weights(list(states.values())))
         candidate(model, f"average of {', '.join(states)}")
     results = {"main": {"seconds": round(time.time() - started, 1)}}
     chosen = choose(candidates)
     model.load_state_dict(states[chosen])
-    model.config.training["chosen"] = chosen
+    model.config.training = {**recipes[chosen], "seeds": args.seeds, "chosen": chosen}
     log(json.dumps({"chosen": chosen}))
     results |= {"candidates": candidates, "chosen": chosen,
                 "shards": save_shards(model, args.out), "seconds": round(time.time() - started, 1)}

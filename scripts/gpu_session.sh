@@ -4,10 +4,8 @@
 # held-out reviews; cut that model to its first SHALLOW (4) layers and fine-tune it for 3 epochs, the fast model,
 # saved whole in FAST (/tmp/sentiscore-e5-fast: it cannot come back with the main model's weights, as at most 8
 # files come back from a call, so a second call sends it); then, while the time lasts (DEADLINE seconds from the
-# start), the benchmarks of file scoring on the GPU, most wanted first: both models end to end against the plain
-# pipeline loop (benchmarks/throughput.py), the CPU half alone on the machine's cores (benchmarks/cpu_side.py,
-# encoder stubbed), the encoder's forward pass in the ways it could run (benchmarks/gpu_inference.py). Each step
-# runs even if one before it failed. The main weights, held-out predictions, results.json and session.log (all
+# start), the benchmarks of file scoring on the GPU with the fast model, most wanted first (scripts/gpu_benchmarks.sh,
+# its plain loop over the 12-layer model). Each step runs even if one before it failed. The main weights, held-out predictions, results.json and session.log (all
 # that was printed) land in $OUT: 8 files, as many as can come back.
 #
 # Here, first:  PYTHONPATH=src .venv/bin/python scripts/prepare_training.py --data-dir ../shared/data
@@ -30,29 +28,21 @@ FAST=${FAST:-/tmp/sentiscore-e5-fast}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/session.log") 2>&1
 step() { echo "== $* ($SECONDS s)"; "$@" || echo "== failed with $?: $*"; }
-# A benchmark runs only if it has a minute before the deadline, and is stopped at it.
-timed() {
-  local left=$((deadline - SECONDS))
-  if ((left < 60)); then echo "== skipped, ${left} s before the deadline: $*"; return; fi
-  step timeout "$left" "$@"
-}
+# RECIPE: more of scripts/gpu_run.py's options for the main run, e.g. "--seeds 13 14 --film-score-weight 3" (with
+# EPOCHS=3, two seeds take ~6 min of an H100: 174-189 s per 3-epoch run, leaving no time for the fast model)
+read -ra recipe <<< "${RECIPE:-}"
 if [[ -n "${TINY:-}" ]]; then
-  train=(--tiny) shallow_epochs=() device=cpu reviews=40 deadline=${DEADLINE:-100000}
+  train=(--tiny "${recipe[@]}") shallow_epochs=() device=cpu reviews=40 deadline=${DEADLINE:-100000}
 else
-  train=(--epochs "${EPOCHS:-5}") shallow_epochs=(--epochs 3) device=cuda reviews=${REVIEWS:-40000}
+  train=(--epochs "${EPOCHS:-5}" "${recipe[@]}") shallow_epochs=(--epochs 3) device=cuda reviews=${REVIEWS:-40000}
   deadline=${DEADLINE:-570}
 fi
-trained=/tmp/sentiscore-trained texts=.carry/dev_texts.parquet
+trained=/tmp/sentiscore-trained
 step "$PYTHON" scripts/gpu_run.py --carry .carry --out "$OUT" "${train[@]}"
 PYTHONPATH=src:scripts step "$PYTHON" scripts/assemble_model.py "$OUT" "$trained" --carry .carry
 step "$PYTHON" scripts/gpu_run.py --carry .carry --out "$OUT" "${train[@]}" "${shallow_epochs[@]}" \
   --shallow "${SHALLOW:-4}" --save "$FAST" --budget "$((deadline - SECONDS))"
-timed "$PYTHON" benchmarks/throughput.py --device "$device" --model "$FAST" --plain-model "$trained" --texts "$texts" \
-  --reviews "$reviews" --profile
-timed "$PYTHON" benchmarks/throughput.py --device "$device" --model "$trained" --texts "$texts" --reviews "$reviews"
-timed "$PYTHON" benchmarks/cpu_side.py --model "$FAST" --texts "$texts" --reviews "$((reviews < 8000 ? reviews : 8000))" \
-  --workers 0 8
-timed "$PYTHON" benchmarks/gpu_inference.py --model "$FAST" --texts "$texts" --device "$device" \
-  --reviews "$((reviews < 8000 ? reviews : 8000))"
+MODEL=$FAST PLAIN_MODEL=$trained DEVICE=$device REVIEWS=$reviews DEADLINE=$((deadline - SECONDS)) PYTHON=$PYTHON \
+  bash scripts/gpu_benchmarks.sh
 echo "== done ($SECONDS s)"
 sleep 1  # lets tee write the last lines

@@ -92,6 +92,22 @@ def test_partial_labels_only_train_what_they_have():
     assert float(nothing.detach()) == 0.0
 
 
+def test_score_weights_scale_each_rows_share_of_the_score_loss():
+    torch.manual_seed(0)
+    sentiment_logits, score_logits = torch.randn(3, 3), torch.randn(3, 10)
+    sentiment, score = torch.full((3,), NO_SENTIMENT), torch.tensor([2.0, 6.0, 9.0])
+    equal, _ = multitask_loss(sentiment_logits, score_logits, sentiment, score, 0.5)
+    ones, _ = multitask_loss(sentiment_logits, score_logits, sentiment, score, 0.5, torch.ones(3))
+    assert float(ones) == pytest.approx(float(equal))
+    first_only, _ = multitask_loss(sentiment_logits, score_logits, sentiment, score, 0.5, torch.tensor([3.0, 0, 0]))
+    first_alone, _ = multitask_loss(sentiment_logits[:1], score_logits[:1], sentiment[:1], score[:1], 0.5)
+    assert float(first_only) == pytest.approx(float(first_alone))
+    weighted, _ = multitask_loss(sentiment_logits, score_logits, sentiment, score, 0.5, torch.tensor([2.0, 1, 1]))
+    by_row = [multitask_loss(sentiment_logits[i:i + 1], score_logits[i:i + 1], sentiment[:1], score[i:i + 1],
+                             0.5)[0] for i in range(3)]
+    assert float(weighted) == pytest.approx(float(2 * by_row[0] + by_row[1] + by_row[2]) / 4)
+
+
 def test_score_targets_share_half_scores():
     targets = score_targets(torch.tensor([7.5, 10.0, 1.0]))
     assert targets[0, 6] == pytest.approx(0.5) and targets[0, 7] == pytest.approx(0.5)

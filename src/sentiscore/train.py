@@ -46,6 +46,9 @@ class TrainConfig:
     window: int = 512
     max_train_windows: int = 4
     score_l1_weight: float = 0.5
+    score_weights: dict[str, float] = field(default_factory=dict)
+    """Weight of a corpus's rows in the score loss (1 where unnamed): the corpora whose authors score 1-10 can
+    count for more than those whose 1-5 marks were doubled."""
     seed: int = 13
     corpora: list[str] = field(default_factory=list)
     layers: int | None = None
@@ -124,18 +127,24 @@ def score_targets(scores: torch.Tensor) -> torch.Tensor:
 
 
 def multitask_loss(sentiment_logits: torch.Tensor, score_logits: torch.Tensor, sentiment: torch.Tensor,
-                   score: torch.Tensor, l1_weight: float) -> tuple[torch.Tensor, dict]:
+                   score: torch.Tensor, l1_weight: float,
+                   score_weights: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
     """Cross-entropy on the rows with a sentiment; on the rows with a score, cross-entropy against the soft
-    score bins plus an L1 term on the expected score. A row lacking a label adds nothing to that part."""
+    score bins plus an L1 term on the expected score, averaged with the rows' ``score_weights`` (equal where
+    None). A row lacking a label adds nothing to that part."""
     has_sentiment = sentiment != NO_SENTIMENT
     has_score = ~torch.isnan(score)
+    if score_weights is not None:
+        has_score &= score_weights > 0
     zero = sentiment_logits.sum() * 0.0
     sentiment_loss = F.cross_entropy(sentiment_logits[has_sentiment].float(), sentiment[has_sentiment].long()) \
         if has_sentiment.any() else zero
     if has_score.any():
         logits, target = score_logits[has_score].float(), score[has_score]
-        score_loss = -(score_targets(target) * logits.log_softmax(-1)).sum(-1).mean()
-        score_loss = score_loss + l1_weight * (expected_score(logits) - target).abs().mean() / 4.5
+        weights = torch.ones_like(target) if score_weights is None else score_weights[has_score].float()
+        per_row = -(score_targets(target) * logits.log_softmax(-1)).sum(-1) \
+            + l1_weight * (expected_score(logits) - target).abs() / 4.5
+        score_loss = (weights * per_row).sum() / weights.sum()
     else:
         score_loss = zero
     parts = {"sentiment": float(sentiment_loss.detach()), "score": float(score_loss.detach())}
@@ -177,6 +186,8 @@ def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, devi
 
     sentiment = torch.from_numpy(train.sentiment.astype(np.int64))
     score = torch.from_numpy(train.score)
+    score_weights = torch.tensor([config.score_weights.get(source, 1.0) for source in train.source.tolist()]) \
+        if config.score_weights else None
     history = []
     for epoch, batches in enumerate(epochs, start=1):
         model.train()
@@ -188,7 +199,8 @@ def fit(model: ReviewModel, train: TokenizedCorpus, config: TrainConfig, *, devi
             with autocast(target, "bf16" if target.type == "cuda" else "fp32"):
                 sentiment_logits, score_logits = model(*model.collate(windows, target))
             loss, parts = multitask_loss(sentiment_logits, score_logits, sentiment[batch].to(target),
-                                         score[batch].to(target), config.score_l1_weight)
+                                         score[batch].to(target), config.score_l1_weight,
+                                         None if score_weights is None else score_weights[batch].to(target))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
