@@ -4,9 +4,10 @@
 # held-out reviews; cut that model to its first SHALLOW (4) layers and fine-tune it for 3 epochs, the fast model,
 # saved whole in FAST (/tmp/sentiscore-e5-fast: it cannot come back with the main model's weights, as at most 8
 # files come back from a call, so a second call sends it); then, while the time lasts (DEADLINE seconds from the
-# start), the benchmarks of file scoring on the GPU with the fast model, most wanted first (scripts/gpu_benchmarks.sh,
-# its plain loop over the 12-layer model). Each step runs even if one before it failed. The main weights, held-out predictions, results.json and session.log (all
-# that was printed) land in $OUT: 8 files, as many as can come back.
+# start), the benchmarks of file scoring on the GPU with the fast model, most wanted first
+# (scripts/gpu_benchmarks.sh, its plain loop over the 12-layer model). Each step runs even if one before it
+# failed. The main weights, held-out predictions, results.json and session.log (all that was printed) land in
+# $OUT: 8 files, as many as can come back.
 #
 # Here, first:  PYTHONPATH=src .venv/bin/python scripts/prepare_training.py --data-dir ../shared/data
 #               (.carry/: the 4-bit base, tokenizer, tokenised corpora and dev texts, ~47 MB)
