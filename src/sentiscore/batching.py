@@ -12,8 +12,8 @@ def length_batches(window_counts: np.ndarray, widths: np.ndarray, batch_tokens: 
     """Indices of reviews in batches whose padded size (windows × widest window) stays under ``batch_tokens``.
 
     Reviews are sorted by length so that little padding is computed; with ``rng`` widths are jittered within a
-    window count and the
-    batches come in random order (training), otherwise longest first (inference: the slowest batch shows early).
+    window count and the batches come in random order (training), otherwise longest first (inference: the slowest
+    batch shows early).
     """
     if rng is None and (window_counts == 1).all():  # inference's windows: whole batches at once
         order = np.argsort(-widths, kind="stable")

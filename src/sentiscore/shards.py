@@ -182,11 +182,11 @@ class OutputAssembly:
 
         table = pq.read_table(shard) if table is None else table
         if self.sink is None:
-            self.layout = _merged_schema([table.schema])
+            self.layout = table.schema
             self.sink = self.opened.enter_context(pq.ParquetWriter(self.temporary, self.layout))
         elif not table.schema.equals(self.layout, check_metadata=False):
             return self._give_up()
-        self.sink.write_table(table.cast(self.layout))
+        self.sink.write_table(table)
         self.rows += table.num_rows
 
     def _give_up(self) -> None:
