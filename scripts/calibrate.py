@@ -10,7 +10,8 @@ model card).
   share (``interval``, 80 %) of the self-reported scores. It never changes the point score.
 
 Prints log-loss, ECE and interval coverage before and after, and how the point score the model ships (the
-distribution's median, a whole number) compares there with the mean and with a median interpolated inside its bin.
+distribution's median, a whole number) compares there with the mean, with a median interpolated inside its bin,
+and with the median of the distribution sharpened or softened by a temperature.
 
 Run: python scripts/calibrate.py [models/sentiscore-e5-lite] [--data-dir ../shared/data]
 """
@@ -36,6 +37,9 @@ from sentiscore.predict import load_model, prepare_batch
 
 UNSEEN_BY_BOTH = [name for name in CORPORA if name != "kinopoisk"]
 MASSES = np.round(np.arange(0.30, 0.96, 0.01), 2)
+SCORE_TEMPERATURES = (0.5, 0.8, 1.25, 2.0)
+"""Sharpened (below 1) or softened before its median is read: would a score distribution that is too spread,
+or not spread enough, err less so?"""
 
 
 def log_loss(true: np.ndarray, probabilities: np.ndarray) -> float:
@@ -78,6 +82,8 @@ def interpolated_median(distributions: np.ndarray) -> np.ndarray:
 def compare_point_scores(true: np.ndarray, distributions: np.ndarray, domains: np.ndarray) -> None:
     points = {"mean": distributions @ np.arange(1, SCORE_BINS + 1), "interpolated median":
               interpolated_median(distributions), "median (shipped)": median_score(distributions)}
+    for temperature in SCORE_TEMPERATURES:
+        points[f"median at temperature {temperature}"] = median_score(with_temperature(distributions, temperature))
     for domain in ["all", *np.unique(domains)]:
         rows = np.ones(len(true), bool) if domain == "all" else domains == domain
         for name, point in points.items():
