@@ -20,7 +20,9 @@ import numpy as np
 MAGIC = b"E5S1"
 F32, Q4_0 = 0, 1
 Q4_BLOCK = 32
-PAD_ID, BOS_ID, EOS_ID, UNK_ID = 1, 0, 2, 3
+Q4_BLOCK_BYTES = 2 + Q4_BLOCK // 2
+"""A Q4_0 block: an fp16 scale, then two four-bit weights per byte."""
+PAD_ID = 1
 SPECIAL_PIECES = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 MAX_TEXT_CHARS_FOR_COUNTS = 20_000
 
@@ -50,12 +52,15 @@ class E5File:
         dtype, shape, raw = self.tensors[name]
         if dtype == F32:
             return np.frombuffer(raw, dtype="<f4").reshape(shape).copy()
-        blocks = np.frombuffer(raw, dtype=np.uint8).reshape(shape[0], -1, 18)
+        if dtype != Q4_0:
+            raise ValueError(f"tensor {name} has dtype code {dtype}, neither f32 ({F32}) nor Q4_0 ({Q4_0})")
+        blocks = np.frombuffer(raw, dtype=np.uint8).reshape(shape[0], -1, Q4_BLOCK_BYTES)
         return dequantize_q4_0(blocks).reshape(shape)
 
 
 def dequantize_q4_0(blocks: np.ndarray) -> np.ndarray:
-    """llama.cpp's Q4_0: each 18-byte block is an fp16 scale d and 32 four-bit weights, w = (q - 8) * d."""
+    """llama.cpp's Q4_0: each block is an fp16 scale d and ``Q4_BLOCK`` four-bit weights, w = (q - 8) * d: the low
+    halves of its bytes are the first half of the block, the high halves the second."""
     scale = blocks[..., :2].copy().view("<f2").astype(np.float32)
     packed = blocks[..., 2:]
     low = (packed & 15).astype(np.int8) - 8

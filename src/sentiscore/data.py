@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .files import field_at, guess_text_column, read_records
 from .grades import extract_score, strip_score
-from .labels import sentiment_from_mark, sentiment_of_label
+from .labels import clamp_score, sentiment_from_mark, sentiment_of_label
 from .preprocess import is_missing, normalize
 
 SCHEMA = ("text", "sentiment", "score10", "domain", "group", "source")
@@ -50,7 +50,7 @@ def review_row(text: str, *, sentiment: str | None, score10: float | None, domai
         found = extract_score(text)
         score10 = found.score10 if found else None
     elif score10 is not None:
-        score10 = min(10.0, max(1.0, float(score10)))
+        score10 = clamp_score(score10)
     if sentiment is None and score10 is not None:
         sentiment = sentiment_from_mark(score10 / 2)
     return {"text": strip_score(text).strip(), "sentiment": sentiment, "score10": score10, "domain": domain,

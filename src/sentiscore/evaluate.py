@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .labels import SENTIMENTS
+from .labels import SCORE_MAX, SCORE_MIN, SENTIMENTS
 
 NEGATIVE, NEUTRAL, POSITIVE = (SENTIMENTS.index(s) for s in ("negative", "neutral", "positive"))
 
@@ -90,7 +90,8 @@ def score_metrics(true: np.ndarray, predicted: np.ndarray, intervals: np.ndarray
         "rmse": float(np.sqrt((error**2).mean())),
         "within_1": float((np.abs(error) <= 1.0).mean()),
         "spearman": spearman(true, predicted),
-        "qwk": float(cohen_kappa_score(np.rint(true).astype(int), np.clip(np.rint(predicted), 1, 10).astype(int),
+        "qwk": float(cohen_kappa_score(np.rint(true).astype(int),
+                                       np.clip(np.rint(predicted), SCORE_MIN, SCORE_MAX).astype(int),
                                        weights="quadratic")),
     }
 

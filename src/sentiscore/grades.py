@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .labels import SCORE_MAX, clamp_score
+
 SCALES = (5, 10, 100)
 
 _NUMBER = r"(?P<value>\d{1,3}(?:[.,]\d{1,2})?)"
@@ -20,9 +22,10 @@ _KEYWORD = (
 )
 _TAIL = r"(?=[ \t\u00a0]*[.!)»\"'…]*[ \t\u00a0]*(?:\n|$))"
 
-# A verdict word, then a number with an optional scale: the text after it does not matter.
+# A verdict word, then a number with an optional scale: the text after it does not matter. A number not followed
+# by its scale must not run on into more digits ("Оценка 12.05.2020" is a date).
 _KEYWORD_RATING = re.compile(
-    rf"(?<!\w){_KEYWORD}\s*[:\-—–=]?\s*(?:-\s*)?{_NUMBER}(?![\d/.,]\d){_SCALE}?(?:\s*балл(?:ов|а)?)?(?!\w)",
+    rf"(?<!\w){_KEYWORD}\s*[:\-—–=]?\s*(?:-\s*)?{_NUMBER}(?:{_SCALE}|(?![\d/.,]\d))(?:\s*балл(?:ов|а)?)?(?!\w)",
     re.IGNORECASE,
 )
 # A bare "N из M" / "N/M" ending its line, opening a line before a pause ("3 из 10, и те за зрелищность"),
@@ -47,7 +50,7 @@ class Score:
     @property
     def score10(self) -> float:
         """The rating on the 1–10 scale (a 0 is taken as the lowest mark, 1)."""
-        return min(10.0, max(1.0, self.value * 10.0 / self.scale))
+        return clamp_score(self.value * SCORE_MAX / self.scale)
 
     @property
     def span(self) -> tuple[int, int]:

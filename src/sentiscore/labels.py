@@ -4,6 +4,12 @@ from __future__ import annotations
 
 SENTIMENTS = ("negative", "neutral", "positive")
 SCORE_MIN, SCORE_MAX = 1.0, 10.0
+"""The score scale: every corpus's and site's rating is mapped onto it."""
+
+
+def clamp_score(value: float) -> float:
+    """A score held to the scale: a 0 is the lowest mark, anything over the top the highest."""
+    return min(SCORE_MAX, max(SCORE_MIN, float(value)))
 
 
 def sentiment_from_mark(mark: float) -> str:

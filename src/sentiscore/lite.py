@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .labels import SENTIMENTS
+from .labels import SCORE_MAX, SCORE_MIN, SENTIMENTS
 from .predict import ScorerBase
 from .preprocess import shared_lemmatizer, tokenize
 
@@ -78,7 +78,7 @@ class LiteModel(ScorerBase):
         logits = x @ self.sentiment_coef.T + self.sentiment_intercept
         logits = np.asarray(logits - logits.max(1, keepdims=True))
         probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-        scores = np.clip(np.asarray(x @ self.score_coef).ravel() + self.score_intercept, 1.0, 10.0)
+        scores = np.clip(np.asarray(x @ self.score_coef).ravel() + self.score_intercept, SCORE_MIN, SCORE_MAX)
         return probabilities.astype(np.float32), scores.astype(np.float32), None
 
     @classmethod
