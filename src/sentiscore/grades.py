@@ -49,7 +49,7 @@ class Score:
 
     @property
     def score10(self) -> float:
-        """The rating on the 1–10 scale (a 0 is taken as the lowest mark, 1)."""
+        """The rating on the 1–10 scale (a 0 is taken as the lowest mark, 1; "12 из 10" as the highest, 10)."""
         return clamp_score(self.value * SCORE_MAX / self.scale)
 
     @property
@@ -63,7 +63,10 @@ def _candidates(text: str) -> list[Score]:
         for match in pattern.finditer(text):
             value = float(match.group("value").replace(",", "."))
             scale = int(match.group("scale")) if match.group("scale") else 10
-            if scale not in SCALES or value > scale:
+            # "12/10" and "11 из 10" are the top mark, overstated; an unwritten scale ("Рейтинг 16+": an age
+            # limit) and other scales ("15/05": a date) are no such verdict
+            over_the_top = match.group("scale") == "10" and value > scale
+            if scale not in SCALES or (value > scale and not over_the_top):
                 continue
             found.append(Score(value, scale, match.start(), match.end()))
     for match in _STARS.finditer(text):
