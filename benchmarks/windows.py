@@ -14,13 +14,11 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from sentiscore.data import dev_split
-from sentiscore.evaluate import score_metrics, sentiment_metrics
+from sentiscore.evaluate import score_metrics, sentiment_metrics, truth
 from sentiscore.inference import infer_ids
-from sentiscore.labels import SENTIMENTS
 from sentiscore.model import ReviewModel, median_score
 from sentiscore.predict import resolve_model_path
 
@@ -37,8 +35,7 @@ def main() -> None:
     rows = list(dev_split(args.data_dir))[: args.reviews]
     model = ReviewModel.load(resolve_model_path(args.model)).eval()
     ids = model.encode_text([row["text"] for row in rows])
-    true_sentiment = np.array([SENTIMENTS.index(row["sentiment"]) for row in rows])
-    true_score = np.array([np.nan if row["score10"] is None else row["score10"] for row in rows], dtype=float)
+    true_sentiment, true_score = truth(rows)
     print(f"{args.model}, {len(rows)} dev reviews, {sum(map(len, ids)):,} tokens, "
           f"{torch.get_num_threads()} threads, bf16 where the CPU has it")
     print(f"{'reading':<32}{'reviews/s':>10}{'speed-up':>9}{'pos/neg':>9}{'MAE':>7}{'±1':>7}{'Spearman':>9}")

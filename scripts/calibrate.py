@@ -28,7 +28,7 @@ from sklearn.metrics import log_loss as sklearn_log_loss
 
 from sentiscore.data import CORPORA, load_rows
 from sentiscore.ensemble import CONFIG_FILE, Ensemble, member_path, with_temperature
-from sentiscore.evaluate import calibration, score_metrics
+from sentiscore.evaluate import calibration, score_metrics, truth
 from sentiscore.inference import TransformerScorer, infer_ids
 from sentiscore.labels import SENTIMENTS
 from sentiscore.model import CONFIG_FILE as MODEL_CONFIG_FILE
@@ -112,19 +112,17 @@ def main() -> None:
         probabilities.append(sentiment)
     print(f"{len(rows):,} held-out reviews of {', '.join(UNSEEN_BY_BOTH)}")
 
-    labelled = np.array([row["sentiment"] is not None for row in rows])
-    true_sentiment = np.array([SENTIMENTS.index(row["sentiment"]) for row in rows if row["sentiment"] is not None])
+    true_sentiment, true_score = truth(rows)
+    labelled, scored = true_sentiment >= 0, ~np.isnan(true_score)
     print(f"sentiment, {labelled.sum():,} labelled reviews:")
-    temperature = fit_temperature(true_sentiment, ensemble.average([p[labelled] for p in probabilities]))
+    temperature = fit_temperature(true_sentiment[labelled], ensemble.average([p[labelled] for p in probabilities]))
 
-    scored = np.array([row["score10"] is not None for row in rows])
     encoder = ensemble.members[ensemble.score_from].model
     print(f"score interval, {scored.sum():,} reviews with a self-reported score, "
           f"{encoder.config.interval:.0%} promised:")
-    true_score = np.array([row["score10"] for row in rows if row["score10"] is not None], dtype=float)
-    mass = fit_interval_mass(true_score, distributions[scored], encoder.config.interval)
+    mass = fit_interval_mass(true_score[scored], distributions[scored], encoder.config.interval)
     print("point score, same reviews:")
-    compare_point_scores(true_score, distributions[scored], np.array([row["domain"] for row in rows])[scored])
+    compare_point_scores(true_score[scored], distributions[scored], np.array([row["domain"] for row in rows])[scored])
 
     ensemble_config = args.ensemble / CONFIG_FILE
     config = json.loads(ensemble_config.read_text())

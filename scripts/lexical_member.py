@@ -18,9 +18,8 @@ import time
 import numpy as np
 
 from sentiscore.data import CORPORA, load_rows
-from sentiscore.evaluate import score_metrics, sentiment_metrics
+from sentiscore.evaluate import score_metrics, sentiment_metrics, truth
 from sentiscore.inference import infer_ids
-from sentiscore.labels import SENTIMENTS
 from sentiscore.lite import LiteModel
 from sentiscore.model import SCORE_BINS, median_score
 from sentiscore.predict import load_model, prepare_batch
@@ -44,21 +43,20 @@ def part_masks(rows: list[dict]) -> dict[str, np.ndarray]:
             "dev (not used)": source == "kinopoisk"}
 
 
-def sentiment_line(label: str, rows: list[dict], parts: dict[str, np.ndarray], probabilities: np.ndarray) -> str:
+def sentiment_line(label: str, true: np.ndarray, parts: dict[str, np.ndarray], probabilities: np.ndarray) -> str:
     cells = []
     for part, mask in parts.items():
-        labelled = [i for i in np.flatnonzero(mask) if rows[i]["sentiment"] is not None]
-        true = np.array([SENTIMENTS.index(rows[i]["sentiment"]) for i in labelled])
-        cells.append(f"{part} {sentiment_metrics(true, probabilities[labelled])['posneg_accuracy']:.3f}")
+        labelled = mask & (true >= 0)
+        cells.append(f"{part} {sentiment_metrics(true[labelled], probabilities[labelled])['posneg_accuracy']:.3f}")
     return f"  {label:<16} pos/neg: " + ", ".join(cells)
 
 
-def score_line(label: str, rows: list[dict], parts: dict[str, np.ndarray], distributions: np.ndarray) -> str:
+def score_line(label: str, true: np.ndarray, parts: dict[str, np.ndarray], distributions: np.ndarray) -> str:
     cells = []
     for part, mask in parts.items():
-        scored = [i for i in np.flatnonzero(mask) if rows[i]["score10"] is not None]
-        if scored:
-            m = score_metrics(np.array([rows[i]["score10"] for i in scored]), median_score(distributions[scored]))
+        scored = mask & ~np.isnan(true)
+        if scored.any():
+            m = score_metrics(true[scored], median_score(distributions[scored]))
             cells.append(f"{part} MAE {m['mae']:.3f} ±1 {m['within_1']:.3f} Spearman {m['spearman']:.3f}")
     return f"  {label:<28} " + "; ".join(cells)
 
@@ -78,9 +76,10 @@ def main() -> None:
     probabilities, distributions = infer_ids(encoder.model, batch.model_input, encoder.device,
                                              precision=encoder.precision)
     parts = part_masks(rows)
+    true_sentiment, true_score = truth(rows)
     print(f"the encoder on {len(rows):,} held-out reviews ({len(held_out) - len(rows)} it cannot score): "
           f"{time.time() - started:.0f} s", flush=True)
-    print(sentiment_line("encoder alone", rows, parts, probabilities))
+    print(sentiment_line("encoder alone", true_sentiment, parts, probabilities))
 
     train_texts = [row["text"] for row in train]
     sentiments = [row["sentiment"] for row in train]
@@ -92,8 +91,8 @@ def main() -> None:
         shipped = shipped or lexical
         print(f"{name} ({len(lexical.vocabulary):,} terms, {time.time() - started:.0f} s)", flush=True)
         lexical_probabilities = lexical.run(lexical.features(texts))[0]
-        print(sentiment_line("alone", rows, parts, lexical_probabilities))
-        print(sentiment_line("+ encoder, 1:1", rows, parts, (lexical_probabilities + probabilities) / 2))
+        print(sentiment_line("alone", true_sentiment, parts, lexical_probabilities))
+        print(sentiment_line("+ encoder, 1:1", true_sentiment, parts, (lexical_probabilities + probabilities) / 2))
 
     from sklearn.linear_model import LogisticRegression
 
@@ -104,11 +103,11 @@ def main() -> None:
     lexical_distributions[:, classifier.classes_] = classifier.predict_proba(shipped.features(texts))
     print(f"the score: a 10-way logistic regression on the shipped lexical features ({len(scored):,} scored "
           "training reviews), its distribution blended into the encoder's, the median read")
-    print(score_line("encoder alone", rows, parts, distributions))
-    print(score_line("lexical alone", rows, parts, lexical_distributions))
+    print(score_line("encoder alone", true_score, parts, distributions))
+    print(score_line("lexical alone", true_score, parts, lexical_distributions))
     for weight in SCORE_WEIGHTS:
         blend = weight * lexical_distributions + (1 - weight) * distributions
-        print(score_line(f"lexical {weight} + encoder", rows, parts, blend))
+        print(score_line(f"lexical {weight} + encoder", true_score, parts, blend))
 
 
 if __name__ == "__main__":

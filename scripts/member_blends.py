@@ -14,9 +14,8 @@ import argparse
 import numpy as np
 
 from sentiscore.data import load_rows
-from sentiscore.evaluate import score_metrics, sentiment_metrics
+from sentiscore.evaluate import score_metrics, sentiment_metrics, truth
 from sentiscore.inference import infer_ids
-from sentiscore.labels import SENTIMENTS
 from sentiscore.model import SCORE_BINS, median_score
 from sentiscore.predict import load_model, prepare_batch
 
@@ -40,12 +39,10 @@ def outputs(texts: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray | None]]
 
 
 def show(label: str, rows: list[dict], probabilities: np.ndarray, distributions: np.ndarray) -> None:
-    labelled = np.array([row["sentiment"] is not None for row in rows])
-    true = np.array([SENTIMENTS.index(row["sentiment"]) for row in rows if row["sentiment"] is not None])
-    scored = np.array([row["score10"] is not None for row in rows])
-    score = np.array([row["score10"] for row in rows if row["score10"] is not None], dtype=float)
-    s = sentiment_metrics(true, probabilities[labelled])
-    m = score_metrics(score, median_score(distributions[scored]))
+    true_sentiment, true_score = truth(rows)
+    labelled, scored = true_sentiment >= 0, ~np.isnan(true_score)
+    s = sentiment_metrics(true_sentiment[labelled], probabilities[labelled])
+    m = score_metrics(true_score[scored], median_score(distributions[scored]))
     print(f"  {label:<40} pos/neg {s['posneg_accuracy']:.3f}  MAE {m['mae']:.3f}  within ±1 {m['within_1']:.3f}  "
           f"Spearman {m['spearman']:.3f}")
 
@@ -67,9 +64,9 @@ def main() -> None:
                  weight * encoder_d + (1 - weight) * fast_d)
         show("encoder + fast + lite, 1/3 each", rows, (encoder + fast + lite) / 3, (encoder_d + fast_d) / 2)
         if part == "dev":
-            scored = np.array([row["score10"] is not None for row in rows])
-            true = np.array([row["score10"] for row in rows if row["score10"] is not None], dtype=float)
-            predicted = median_score(encoder_d[scored])
+            true = truth(rows)[1]
+            scored = ~np.isnan(true)
+            true, predicted = true[scored], median_score(encoder_d[scored])
             print("  the encoder's score by self-reported score (reviews, mean predicted, MAE, share of all MAE):")
             for whole in range(1, SCORE_BINS + 1):
                 at = np.round(true) == whole

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -108,12 +108,19 @@ def bootstrap(metric: Callable[[np.ndarray], float], n: int, rounds: int = 1000,
     return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
 
 
+def truth(rows: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """What rows of the corpus schema say: each one's sentiment as an index into ``SENTIMENTS`` (-1 where it has
+    none) and its self-reported 1–10 score (NaN where it has none)."""
+    sentiments = np.array([SENTIMENTS.index(r["sentiment"]) if r.get("sentiment") else -1 for r in rows], dtype=int)
+    scores = np.array([np.nan if r.get("score10") is None else float(r["score10"]) for r in rows], dtype=float)
+    return sentiments, scores
+
+
 def evaluate_predictions(rows: list[dict], predictions: list, *, bootstrap_rounds: int = 1000) -> dict:
     """Metrics of Predictions against rows of the corpus schema: overall with bootstrap 95 % intervals (none when
     ``bootstrap_rounds`` is 0), and by domain, and the worst errors. Rows the model could not score count as
     errors for sentiment and are left out of score metrics."""
-    true_sentiment = np.array([SENTIMENTS.index(r["sentiment"]) if r.get("sentiment") else -1 for r in rows])
-    true_score = np.array([np.nan if r.get("score10") is None else float(r["score10"]) for r in rows])
+    true_sentiment, true_score = truth(rows)
     probabilities = np.array([[p.probabilities.get(s, 0.0) for s in SENTIMENTS] if p.ok else [np.nan] * 3
                               for p in predictions], dtype=float)
     scores = np.array([p.score if p.ok else np.nan for p in predictions], dtype=float)

@@ -63,10 +63,9 @@ def _candidates(text: str) -> list[Score]:
         for match in pattern.finditer(text):
             value = float(match.group("value").replace(",", "."))
             scale = int(match.group("scale")) if match.group("scale") else 10
-            # "12/10" and "11 из 10" are the top mark, overstated; an unwritten scale ("Рейтинг 16+": an age
-            # limit) and other scales ("15/05": a date) are no such verdict
-            over_the_top = match.group("scale") == "10" and value > scale
-            if scale not in SCALES or (value > scale and not over_the_top):
+            # Over the top of a written scale of 10 ("12/10", "11 из 10") is the top mark, overstated; over an
+            # unwritten scale ("Рейтинг 16+": an age limit) or another one ("15/05": a date) is no verdict
+            if scale not in SCALES or (value > scale and match.group("scale") != "10"):
                 continue
             found.append(Score(value, scale, match.start(), match.end()))
     for match in _STARS.finditer(text):
